@@ -1,0 +1,56 @@
+// Quick-start defaults. A hub needs HUB_TOKEN (to call spokes) and HUB_ADMIN_TOKEN (for the CLI); when they
+// are not configured, they are generated once and kept in DATA_DIR/secrets.json (mode 0600). When one process
+// runs both hub and spoke, its local spoke's id, token and URLs are filled in the same way. Values given in
+// the environment always win. This runs before anything reads `env()`.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from './env';
+import { newToken } from './lib/tokens';
+
+type Secrets = { hubToken?: string; adminToken?: string; localSpokeToken?: string };
+
+export function secretsFile(dataDir: string): string {
+  return path.join(dataDir, 'secrets.json');
+}
+
+export function readSecrets(dataDir: string): Secrets {
+  try {
+    return JSON.parse(readFileSync(secretsFile(dataDir), 'utf8')) as Secrets;
+  } catch {
+    return {};
+  }
+}
+
+/** Fills missing quick-start values into `target`; returns the names it generated or defaulted. */
+export function fillQuickStartDefaults(target: NodeJS.ProcessEnv = process.env): string[] {
+  const env = parseEnv(target); // a malformed value stops here, named
+  if (!env.HUB_MODE) return [];
+  const secrets = readSecrets(env.DATA_DIR);
+  const filled: string[] = [];
+  let changed = false;
+  const fill = (name: string, value: () => string) => {
+    if (target[name]) return;
+    target[name] = value();
+    filled.push(name);
+  };
+  const secret = (key: keyof Secrets) => () => {
+    if (!secrets[key]) {
+      secrets[key] = newToken();
+      changed = true;
+    }
+    return secrets[key]!;
+  };
+  fill('HUB_TOKEN', secret('hubToken'));
+  fill('HUB_ADMIN_TOKEN', secret('adminToken'));
+  if (env.SPOKE_MODE) {
+    fill('SPOKE_HOST_ID', () => 'local');
+    fill('SPOKE_HOST_TOKEN', secret('localSpokeToken'));
+    fill('HUB_URL', () => `https://localhost:${env.PORT}`);
+    fill('SPOKE_URL', () => `https://localhost:${env.SPOKE_PORT}`);
+  }
+  if (changed) {
+    mkdirSync(env.DATA_DIR, { recursive: true, mode: 0o700 });
+    writeFileSync(secretsFile(env.DATA_DIR), `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  }
+  return filled;
+}

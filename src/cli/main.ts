@@ -1,0 +1,191 @@
+// `npm run capsul -- <command>`: drive a fleet without a browser. Every command goes through the hub's tRPC
+// router, so the CLI uses the same operations module (and leaves the same records) as the console.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { TRPCClientError } from '@trpc/client';
+import { newToken } from '~/lib/tokens';
+import { adminSettingsFromEnv, createHubAdminClient, type HubAdminClient } from './hub-admin-client';
+
+const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for machine-readable output)
+
+  host list                              hosts, online state, driver, last heartbeat
+  host add <id> <https-url>              register a spoke; prints its SPOKE_HOST_TOKEN once
+  host rotate-token <id>                 new token for a host; prints it once
+  host remove <id>                       remove a host that has no capsuls
+
+  create --owner <email> --image <id> (--size <id> | --vcpus N --memory MiB --disk GiB)
+         [--key "<ssh public key>"]... [--key-file <file>]...
+  list [--owner <email>] [--all]         capsuls in the database
+  get <capsul-id>                        ask the owner host for state and address
+  start|stop|force-stop|restart <capsul-id>
+  destroy <capsul-id>
+
+  fleet list                             what every online host reports (virsh list)
+  fleet capacity --memory MiB --disk GiB what every online host can take
+  operations [--kind K] [--state S] [--host H] [--capsul ID] [--limit N]
+  token                                  print a new random token (32 bytes)
+
+The hub is CAPSUL_HUB_URL (default HUB_URL, or https://localhost:$PORT); the admin token is
+HUB_ADMIN_TOKEN or the quick start's .data/secrets.json; the CA is TLS_CA_FILE or .data/tls/ca.pem.`;
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  all: { type: 'boolean' },
+  owner: { type: 'string' },
+  image: { type: 'string' },
+  size: { type: 'string' },
+  vcpus: { type: 'string' },
+  memory: { type: 'string' },
+  disk: { type: 'string' },
+  key: { type: 'string', multiple: true },
+  'key-file': { type: 'string', multiple: true },
+  kind: { type: 'string' },
+  state: { type: 'string' },
+  host: { type: 'string' },
+  capsul: { type: 'string' },
+  limit: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function num(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}
+
+function table(rows: Record<string, unknown>[]): string {
+  if (rows.length === 0) return '(none)';
+  const keys = Object.keys(rows[0]!);
+  const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? '-' : String(v));
+  const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => cell(r[k]).length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(keys), ...rows.map((r) => line(keys.map((k) => cell(r[k]))))].join('\n');
+}
+
+function keysFrom(values: Values): string[] {
+  const fromFiles = (values['key-file'] ?? []).flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#')),
+  );
+  return [...(values.key ?? []), ...fromFiles];
+}
+
+async function run(hub: HubAdminClient, args: string[], values: Values): Promise<unknown> {
+  const [command, sub, third] = args;
+  const need = (value: string | undefined, what: string): string => {
+    if (!value) throw new UsageError(`missing ${what}`);
+    return value;
+  };
+  switch (command) {
+    case 'host':
+      switch (sub) {
+        case 'list':
+          return (await hub.host.list.query()).map((h) => ({
+            id: h.id, online: h.online, driver: h.driver, capsuls: h.capsuls, lastHeartbeat: h.lastHealthCheck, url: h.httpsUrl, lastError: h.lastError,
+          }));
+        case 'add': {
+          const added = await hub.host.add.mutate({ id: need(third, 'host id'), httpsUrl: need(args[3], 'https URL') });
+          return values.json ? added : `host ${added.id} added. Give its spoke this environment (the token is shown only now):\n\nSPOKE_HOST_ID=${added.id}\nSPOKE_HOST_TOKEN=${added.token}`;
+        }
+        case 'rotate-token': {
+          const updated = await hub.host.update.mutate({ id: need(third, 'host id'), rotateToken: true });
+          return values.json ? updated : `SPOKE_HOST_TOKEN=${updated.token}`;
+        }
+        case 'remove':
+          return hub.host.remove.mutate({ id: need(third, 'host id') });
+      }
+      break;
+    case 'create':
+      return hub.capsul.create.mutate({
+        owner: need(values.owner, '--owner'),
+        image: need(values.image, '--image'),
+        size: values.size,
+        vcpus: num(values.vcpus),
+        memoryMb: num(values.memory),
+        diskGb: num(values.disk),
+        sshAuthorizedKeys: keysFrom(values),
+      });
+    case 'list':
+      return (await hub.capsul.list.query({ owner: values.owner, includeDeleted: !!values.all })).map((c) => ({
+        id: c.id, state: c.state, owner: c.owner.email, host: c.hostId, ipv4: c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image, created: c.createdAt,
+      }));
+    case 'get':
+      return hub.capsul.get.query({ id: need(sub, 'capsul id') });
+    case 'start':
+    case 'stop':
+    case 'restart':
+    case 'force-stop':
+      return hub.capsul.setState.mutate({
+        id: need(sub, 'capsul id'),
+        command: command === 'force-stop' ? 'forceStop' : command,
+      });
+    case 'destroy':
+      return hub.capsul.destroy.mutate({ id: need(sub, 'capsul id') });
+    case 'fleet':
+      if (sub === 'list') {
+        const fleet = await hub.fleet.list.query();
+        return values.json ? fleet : `${table(fleet.capsuls)}${fleet.failed.length ? `\n\nhosts that did not answer:\n${table(fleet.failed)}` : ''}`;
+      }
+      if (sub === 'capacity') {
+        const capacity = await hub.fleet.capacity.query({ memoryMb: num(need(values.memory, '--memory'))!, diskGb: num(need(values.disk, '--disk'))! });
+        return values.json ? capacity : `${table(capacity.hosts)}${capacity.failed.length ? `\n\nhosts that did not answer:\n${table(capacity.failed)}` : ''}`;
+      }
+      break;
+    case 'operations': {
+      const ops = await hub.operation.list.query({
+        kind: values.kind as never, state: values.state as never, hostId: values.host, capsulId: values.capsul, limit: num(values.limit) ?? 50,
+      });
+      if (values.json) return ops;
+      return ops.map((o) => ({
+        id: o.id, kind: o.kind, state: o.state, actor: o.actor, capsul: o.capsulId, owner: o.hostId, created: o.createdAt,
+        ms: o.completedAt ? o.completedAt.getTime() - o.createdAt.getTime() : null,
+        hosts: o.hostOperations.map((h) => `${h.hostId}:${h.assignmentStatus}`).join(' '),
+        error: o.error,
+      }));
+    }
+    case 'token':
+      return newToken();
+  }
+  throw new UsageError(`unknown command: ${args.join(' ') || '(none)'}`);
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(`${USAGE}\n`);
+    return positionals.length === 0 && !values.help ? 2 : 0;
+  }
+  try {
+    const hub = positionals[0] === 'token' ? (undefined as never) : createHubAdminClient(adminSettingsFromEnv());
+    const out = await run(hub, positionals, values);
+    const text = typeof out === 'string' ? out : values.json || !Array.isArray(out) ? JSON.stringify(out, null, 2) : table(out);
+    process.stdout.write(`${text}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof TRPCClientError) {
+      const data = err.data as { code?: string; hosts?: { hostId: string; status: string; reason: string }[] } | undefined;
+      process.stderr.write(`error (${data?.code ?? 'no answer'}): ${err.message}\n`);
+      for (const h of data?.hosts ?? []) process.stderr.write(`  ${h.hostId}: ${h.status}${h.reason ? ` — ${h.reason}` : ''}\n`);
+      return 1;
+    }
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exit(await main());

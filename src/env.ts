@@ -1,0 +1,134 @@
+// Every setting, validated once with zod. Code reads `env()`, never process.env. A missing or malformed value
+// stops the process with a message naming it (see `loadEnv`). `.env.example` documents each variable.
+import path from 'node:path';
+import { z } from 'zod';
+import { hostId } from './contract/ids';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+const port = z.coerce.number().int().min(1).max(65535);
+const ms = z.coerce.number().int().min(1).max(3_600_000);
+const token = z.string().min(32, 'must be at least 32 characters (use `npm run capsul -- token`)').max(512);
+const httpsUrl = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
+const file = z.string().min(1);
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    DATA_DIR: z.string().min(1).default('.data'),
+
+    HUB_MODE: bool.default(true),
+    SPOKE_MODE: bool.default(true),
+    ALLOW_INSECURE_HTTP: bool.default(false),
+
+    // hub
+    PORT: port.default(3000),
+    BIND_ADDRESS: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default('0.0.0.0'),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgresql:// URL (unset: embedded PGlite)' }).optional(),
+    HUB_ADMIN_TOKEN: token.optional(),
+    HEARTBEAT_PERIOD_MS: ms.default(5000),
+    ONLINE_WINDOW_MS: ms.optional(),
+    SPOKE_CALL_TIMEOUT_MS: ms.default(5000),
+
+    // both
+    HUB_TOKEN: token.optional(),
+    TLS_CERT_FILE: file.optional(),
+    TLS_KEY_FILE: file.optional(),
+    TLS_CA_FILE: file.optional(),
+
+    // spoke
+    HUB_URL: httpsUrl.optional(),
+    SPOKE_HOST_ID: hostId.optional(),
+    SPOKE_HOST_TOKEN: token.optional(),
+    SPOKE_URL: httpsUrl.optional(),
+    SPOKE_PORT: port.default(8443),
+    SPOKE_BIND_ADDRESS: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default('0.0.0.0'),
+    SPOKE_DRIVER: z.enum(['auto', 'libvirt', 'fake']).default('auto'),
+    SPOKE_STATE_DIR: z.string().min(1).optional(),
+    HUB_CALL_TIMEOUT_MS: ms.default(10000),
+
+    // libvirt driver
+    LIBVIRT_URI: z.string().regex(/^[a-z+]+:\/\/[^\s]*$/, 'must be a libvirt URI such as qemu:///system').default('qemu:///system'),
+    LIBVIRT_NETWORK: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a libvirt network name').default('default'),
+    // qemu (software emulation) works everywhere; set kvm on hosts with hardware virtualization.
+    LIBVIRT_DOMAIN_TYPE: z.enum(['qemu', 'kvm']).default('qemu'),
+    SPOKE_IMAGES_DIR: z.string().min(1).optional(),
+    SPOKE_DISKS_DIR: z.string().min(1).optional(),
+    SPOKE_MEMORY_RESERVE_MB: z.coerce.number().int().min(0).default(1024),
+    SPOKE_DISK_RESERVE_GB: z.coerce.number().int().min(0).default(5),
+    SPOKE_READY_TIMEOUT_MS: ms.default(180_000),
+
+    // fake driver
+    FAKE_MEMORY_MB: z.coerce.number().int().min(0).default(16384),
+    FAKE_DISK_GB: z.coerce.number().int().min(0).default(500),
+    FAKE_CREATE_MS: z.coerce.number().int().min(0).max(600_000).default(300),
+    FAKE_IMAGES: z
+      .string()
+      .regex(/^[a-z0-9._,-]*$/, 'must be a comma-separated list of image ids')
+      .default('*'),
+  })
+  .superRefine((e, ctx) => {
+    const need = (key: keyof typeof e, why: string) => {
+      if (e[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is required ${why}` });
+    };
+    const tls = [e.TLS_CERT_FILE, e.TLS_KEY_FILE].filter(Boolean).length;
+    if (tls === 1) ctx.addIssue({ code: 'custom', path: [e.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'], message: 'is required with the other TLS file' });
+    if (!e.HUB_MODE && !e.SPOKE_MODE) ctx.addIssue({ code: 'custom', path: ['HUB_MODE'], message: 'HUB_MODE and SPOKE_MODE are both off: nothing to run' });
+    // In the combined quick-start process the hub fills in what its local spoke needs (src/bootstrap.ts);
+    // a spoke on its own must be told.
+    if (e.SPOKE_MODE && !e.HUB_MODE) {
+      for (const key of ['HUB_URL', 'HUB_TOKEN', 'SPOKE_HOST_ID', 'SPOKE_HOST_TOKEN'] as const) need(key, 'when SPOKE_MODE is on and HUB_MODE is off');
+    }
+    for (const key of ['HUB_URL', 'SPOKE_URL'] as const) {
+      if (e[key]?.startsWith('http://') && !e.ALLOW_INSECURE_HTTP) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must be https:// (plain http only with ALLOW_INSECURE_HTTP=true, for development)' });
+      }
+    }
+  });
+
+export type Env = z.infer<typeof schema> & {
+  ONLINE_WINDOW_MS: number;
+  SPOKE_STATE_DIR: string;
+  SPOKE_IMAGES_DIR: string;
+  SPOKE_DISKS_DIR: string;
+  DATA_DIR: string;
+};
+
+export class EnvError extends Error {}
+
+/** Parses an environment; throws EnvError naming each bad variable. */
+export function parseEnv(source: NodeJS.ProcessEnv): Env {
+  // An empty variable counts as unset, as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(environment)'}: ${i.message}`);
+    throw new EnvError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = result.data;
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ e.DATA_DIR);
+  return {
+    ...e,
+    DATA_DIR: dataDir,
+    ONLINE_WINDOW_MS: e.ONLINE_WINDOW_MS ?? e.HEARTBEAT_PERIOD_MS * 3,
+    SPOKE_STATE_DIR: path.resolve(/*turbopackIgnore: true*/ e.SPOKE_STATE_DIR ?? path.join(dataDir, 'spoke')),
+    SPOKE_IMAGES_DIR: path.resolve(/*turbopackIgnore: true*/ e.SPOKE_IMAGES_DIR ?? path.join(dataDir, 'images')),
+    SPOKE_DISKS_DIR: path.resolve(/*turbopackIgnore: true*/ e.SPOKE_DISKS_DIR ?? path.join(dataDir, 'disks')),
+  };
+}
+
+const cache = globalThis as unknown as { __capsulEnv?: Env };
+
+/** The process's configuration, parsed on first use (module load would run during `next build`). */
+export function env(): Env {
+  cache.__capsulEnv ??= parseEnv(process.env);
+  return cache.__capsulEnv;
+}
+
+/** Re-reads process.env: for the start-up code that fills in quick-start defaults. */
+export function reloadEnv(): Env {
+  cache.__capsulEnv = parseEnv(process.env);
+  return cache.__capsulEnv;
+}

@@ -1,0 +1,22 @@
+// Turns what a person picks (a size, an image) into what a create needs, from the OsImage and VmSize rows.
+import { TRPCError } from '@trpc/server';
+import type { Db } from './db/client';
+
+export async function findImage(db: Db, id: string) {
+  const image = await db.osImage.findUnique({ where: { id } });
+  if (!image || !image.enabled) throw new TRPCError({ code: 'BAD_REQUEST', message: `image: no image "${id}" is offered` });
+  return image;
+}
+
+export async function findSize(db: Db, id: string) {
+  const size = await db.vmSize.findUnique({ where: { id } });
+  if (!size) throw new TRPCError({ code: 'BAD_REQUEST', message: `size: no size "${id}" is offered` });
+  return size;
+}
+
+export function listCatalog(db: Db) {
+  return Promise.all([
+    db.vmSize.findMany({ orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] }),
+    db.osImage.findMany({ where: { enabled: true }, orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] }),
+  ]).then(([sizes, images]) => ({ sizes, images }));
+}

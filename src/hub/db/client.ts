@@ -1,0 +1,63 @@
+// The hub's one database handle. DATABASE_URL unset → embedded PGlite under DATA_DIR/pglite; a postgresql://
+// URL → PostgreSQL through node-postgres. The same schema and migrations serve both.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { PrismaClient } from '~/generated/prisma/client';
+
+export type Db = InstanceType<typeof PrismaClient>;
+export type Database = {
+  db: Db;
+  adapter: SqlMigrationAwareDriverAdapterFactory;
+  kind: 'pglite' | 'postgresql';
+  close(): Promise<void>;
+};
+
+export async function openDatabase(opts: { url?: string; dataDir: string; poolSize?: number }): Promise<Database> {
+  if (opts.url) {
+    const { PrismaPg } = await import('@prisma/adapter-pg');
+    // A short connection timeout turns "database unreachable" into a prompt error instead of a hang.
+    const adapter = new PrismaPg({
+      connectionString: opts.url,
+      max: opts.poolSize ?? 20,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30_000,
+    });
+    const db = new PrismaClient({ adapter });
+    return { db, adapter, kind: 'postgresql', close: () => db.$disconnect() };
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PrismaPGlite } = await import('pglite-prisma-adapter');
+  const dir = path.join(opts.dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true }); // PGlite does not make parent folders
+  const pglite = new PGlite(dir);
+  await pglite.waitReady;
+  const adapter = new PrismaPGlite(pglite);
+  const db = new PrismaClient({ adapter });
+  return {
+    db,
+    adapter,
+    kind: 'pglite',
+    close: async () => {
+      await db.$disconnect();
+      await pglite.close();
+    },
+  };
+}
+
+// One handle per process: the custom server (src/main.ts) and the Next.js bundle each load this module, so
+// the handle lives on globalThis.
+const holder = globalThis as unknown as { __capsulDatabase?: Database };
+
+export function setDatabase(database: Database): void {
+  holder.__capsulDatabase = database;
+}
+
+export function getDatabase(): Database {
+  if (!holder.__capsulDatabase) throw new Error('the database is not open (the hub opens it at start)');
+  return holder.__capsulDatabase;
+}
+
+export function db(): Db {
+  return getDatabase().db;
+}

@@ -1,0 +1,38 @@
+// `spoke.claimOperation`: the database decides, in one statement, which host owns a create. The UPDATE of
+// the operation row is conditional on `pending` with no owner, so concurrent claims serialise on that row and
+// exactly one of them changes it; the others find it taken.
+import { TRPCError } from '@trpc/server';
+import { createInput, type CreateInput } from '~/contract/spoke';
+import type { Db } from '../db/client';
+
+export async function claimOperation(db: Db, hostId: string, operationId: string): Promise<CreateInput> {
+  const won = await db.$queryRaw<{ payload: unknown }[]>`
+    WITH won AS (
+      UPDATE "Operation" AS o
+         SET state = 'assigned', "hostId" = ${hostId}, "updatedAt" = now() AT TIME ZONE 'UTC'
+       WHERE o.id = ${operationId} AND o.kind = 'create' AND o.state = 'pending' AND o."hostId" IS NULL
+         AND EXISTS (SELECT 1 FROM "HostOperation" h WHERE h."operationId" = o.id AND h."hostId" = ${hostId})
+      RETURNING o.id, o.payload, o."capsulId"
+    ), offer AS (
+      UPDATE "HostOperation" AS h
+         SET "assignmentStatus" = 'assigned', "assignedAt" = now() AT TIME ZONE 'UTC'
+        FROM won WHERE h."operationId" = won.id AND h."hostId" = ${hostId}
+    ), capsul AS (
+      UPDATE "Capsul" AS c
+         SET "hostId" = ${hostId}, state = 'creating', "updatedAt" = now() AT TIME ZONE 'UTC'
+        FROM won WHERE c.id = won."capsulId"
+    )
+    SELECT payload FROM won`;
+  if (won[0]) return createInput.parse(won[0].payload);
+
+  // Lost, or asked twice: say which.
+  const offer = await db.hostOperation.findUnique({
+    where: { operationId_hostId: { operationId, hostId } },
+    select: { operation: { select: { state: true, hostId: true, payload: true } } },
+  });
+  if (!offer) throw new TRPCError({ code: 'NOT_FOUND', message: `operation ${operationId} was not offered to host ${hostId}` });
+  const op = offer.operation;
+  if (op.hostId === hostId) return createInput.parse(op.payload); // a repeated claim by the owner
+  if (op.hostId) throw new TRPCError({ code: 'CONFLICT', message: `operation ${operationId} is assigned to another host` });
+  throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `operation ${operationId} is no longer open (${op.state})` });
+}

@@ -1,0 +1,134 @@
+// The async create (PROTOCOL.md, "Operations"): offered to every online host at once; each spoke that can
+// take it claims it in the database (claim.ts), which lets exactly one win; the hub counts the answers.
+// Exactly one owner → assigned, the capsul is `creating` until the owner's completion (complete.ts);
+// none → the create fails at once, naming each host and why; a host answering `assigned` without owning
+// it → `conflict`, logged at error level and shown to admins.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { TRPCError } from '@trpc/server';
+import { createOutput, type CreateInput, type CreateOutput } from '~/contract/spoke';
+import { env } from '~/env';
+import { log } from '~/lib/log';
+import { HostsError, type HostReason } from '~/lib/trpc-errors';
+import type { Db } from '../db/client';
+import { fanOut, type HostOutcome } from './fan-out';
+import { onlineHosts } from './hosts';
+import { json, type Actor } from './record';
+
+export type CreateRequest = {
+  ownerId: string;
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+  image: { id: string; file: string; kernel?: string | null; initrd?: string | null; cmdline?: string | null };
+  sshAuthorizedKeys: string[];
+};
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+export function newCapsulId(): string {
+  // 36 divides 252 evenly, so dropping bytes ≥ 252 keeps every character equally likely.
+  const chars = [...randomBytes(32)].filter((b) => b < 252).slice(0, 10);
+  if (chars.length < 10) return newCapsulId();
+  return `capsul-${chars.map((b) => ALPHABET[b % 36]).join('')}`;
+}
+
+function statusOf(o: HostOutcome<CreateOutput>): HostReason {
+  if (!o.ok) return { hostId: o.hostId, status: o.status, reason: o.reason };
+  return { hostId: o.hostId, status: o.value.assignmentStatus, reason: o.value.reason ?? '' };
+}
+
+/** Writes every host's answer in one statement; the winner's row was already set by its claim. */
+async function recordAnswers(db: Db, operationId: string, answers: HostReason[]) {
+  if (answers.length === 0) return;
+  await db.$executeRaw`
+    UPDATE "HostOperation" AS h
+       SET "assignmentStatus" = a.status::"AssignmentStatus",
+           reason = NULLIF(a.reason, ''),
+           "completedAt" = CASE WHEN a.status = 'assigned' THEN NULL ELSE now() AT TIME ZONE 'UTC' END
+      FROM unnest(${answers.map((a) => a.hostId)}::text[], ${answers.map((a) => a.status)}::text[],
+                  ${answers.map((a) => a.reason)}::text[]) AS a("hostId", status, reason)
+     WHERE h."operationId" = ${operationId} AND h."hostId" = a."hostId" AND h."assignmentStatus" <> 'assigned'`;
+}
+
+export async function createCapsul(db: Db, actor: Actor, request: CreateRequest) {
+  const hosts = await onlineHosts(db);
+  const { image, ...size } = request;
+  const id = newCapsulId();
+  const operationId = randomUUID();
+  const payload: CreateInput = {
+    operationId,
+    id,
+    vcpus: size.vcpus,
+    memoryMb: size.memoryMb,
+    diskGb: size.diskGb,
+    image: image.id,
+    imageFiles: {
+      disk: image.file,
+      kernel: image.kernel ?? undefined,
+      initrd: image.initrd ?? undefined,
+      cmdline: image.cmdline ?? undefined,
+    },
+    sshAuthorizedKeys: request.sshAuthorizedKeys,
+  };
+  const opLog = log.child({ operationId, capsulId: id });
+
+  // The rows exist before any offer goes out: a spoke's claim needs them.
+  await db.operation.create({
+    data: {
+      id: operationId,
+      kind: 'create',
+      actor,
+      payload: json(payload),
+      capsul: {
+        create: {
+          id,
+          ownerId: request.ownerId,
+          vcpus: size.vcpus,
+          memoryMb: size.memoryMb,
+          diskGb: size.diskGb,
+          image: image.id,
+        },
+      },
+      hostOperations: { createMany: { data: hosts.map((h) => ({ hostId: h.id })) } },
+    },
+  });
+
+  const outcomes = await fanOut(hosts, env().SPOKE_CALL_TIMEOUT_MS, (s, signal) => s.create.mutate(payload, { signal }), createOutput);
+  const answers = outcomes.map(statusOf);
+  await recordAnswers(db, operationId, answers);
+
+  const saidAssigned = answers.filter((a) => a.status === 'assigned').map((a) => a.hostId);
+  let owner = (await db.operation.findUniqueOrThrow({ where: { id: operationId }, select: { hostId: true } })).hostId;
+
+  if (!owner && saidAssigned.length === 0) {
+    const reason = hosts.length ? answers.map((a) => `${a.hostId}: ${a.status}${a.reason ? ` (${a.reason})` : ''}`).join('; ') : 'no host is online';
+    // Conditional on `pending`: a claim that lands now wins over the failure.
+    const failed = await db.operation.updateMany({
+      where: { id: operationId, state: 'pending', hostId: null },
+      data: { state: 'failed', error: `no host could take it: ${reason}`, completedAt: new Date() },
+    });
+    if (failed.count === 1) {
+      await db.capsul.update({ where: { id }, data: { state: 'failed', error: `no host could take it: ${reason}`, deletedAt: new Date() } });
+      opLog.warn('create failed: no host could take it', { hosts: answers });
+      const message = `no host could take this capsul: ${reason}`;
+      throw new TRPCError({ code: 'PRECONDITION_FAILED', message, cause: new HostsError(message, answers) });
+    }
+    owner = (await db.operation.findUniqueOrThrow({ where: { id: operationId }, select: { hostId: true } })).hostId;
+  }
+
+  const impostors = saidAssigned.filter((h) => h !== owner);
+  if (impostors.length > 0 || !owner) {
+    const error = `conflict: ${saidAssigned.join(', ')} answered "assigned"; the database gave it to ${owner ?? 'no host'}`;
+    await db.$transaction([
+      db.operation.update({ where: { id: operationId }, data: { state: 'conflict', error } }),
+      db.capsul.update({ where: { id }, data: { state: 'failed', error } }),
+    ]);
+    opLog.error('create conflict: more than one host claims it', { saidAssigned, owner });
+    throw new TRPCError({ code: 'CONFLICT', message: error, cause: new HostsError(error, answers) });
+  }
+  if (!saidAssigned.includes(owner)) {
+    opLog.warn('the owner won the claim but its answer was lost; it stays the owner', { owner });
+  }
+  opLog.info('create assigned', { hostId: owner });
+  return { capsulId: id, operationId, hostId: owner, hosts: answers };
+}
+

@@ -1,0 +1,85 @@
+// Writing Operation and HostOperation rows: every hub-to-spoke operation is recorded, with one row per host
+// it was offered to.
+import type { Prisma } from '~/generated/prisma/client';
+import type { Db } from '../db/client';
+import type { HostOutcome } from './fan-out';
+
+export type Actor = string; // "cli", "account:<email>", "system"
+
+type Kind = Prisma.OperationCreateInput['kind'];
+
+function json(value: unknown): Prisma.InputJsonValue {
+  return (value ?? null) as Prisma.InputJsonValue;
+}
+
+export function hostRow(o: HostOutcome<unknown>, at: Date) {
+  return o.ok
+    ? { hostId: o.hostId, assignmentStatus: 'assigned' as const, result: json(o.value), assignedAt: at, completedAt: at }
+    : { hostId: o.hostId, assignmentStatus: o.status, reason: o.reason, completedAt: at };
+}
+
+export function describeFailures(outcomes: HostOutcome<unknown>[]): string {
+  return outcomes
+    .filter((o) => !o.ok)
+    .map((o) => (o.ok ? '' : `${o.hostId}: ${o.reason}`))
+    .join('; ');
+}
+
+/**
+ * An immediate operation that went to several hosts, recorded after the answers are in (one write: the
+ * operation and its host rows together). It is completed when at least one host answered.
+ */
+export async function recordFanOut(
+  db: Db,
+  opts: { kind: Kind; actor: Actor; payload: unknown; outcomes: HostOutcome<unknown>[] },
+) {
+  const now = new Date();
+  const answered = opts.outcomes.some((o) => o.ok);
+  const failures = describeFailures(opts.outcomes);
+  return db.operation.create({
+    data: {
+      kind: opts.kind,
+      actor: opts.actor,
+      payload: json(opts.payload),
+      state: answered ? 'completed' : 'failed',
+      error: opts.outcomes.length === 0 ? 'no host is online' : failures || null,
+      completedAt: now,
+      hostOperations: { createMany: { data: opts.outcomes.map((o) => hostRow(o, now)) } },
+    },
+    select: { id: true },
+  });
+}
+
+/** An operation for one host, written before the call so that a crash mid-call leaves a trace. */
+export function startOperation(
+  db: Db,
+  opts: { kind: Kind; actor: Actor; payload: unknown; capsulId: string | null; hostId: string | null },
+) {
+  return db.operation.create({
+    data: {
+      kind: opts.kind,
+      actor: opts.actor,
+      payload: json(opts.payload),
+      capsulId: opts.capsulId,
+      hostId: opts.hostId,
+      hostOperations: opts.hostId ? { create: { hostId: opts.hostId } } : undefined,
+    },
+    select: { id: true },
+  });
+}
+
+/** Completes an operation started with `startOperation` with its one host's outcome. */
+export function finishOperation(db: Db, operationId: string, outcome: HostOutcome<unknown>, extra: Prisma.PrismaPromise<unknown>[] = []) {
+  const now = new Date();
+  const row = hostRow(outcome, now);
+  return db.$transaction([
+    db.operation.update({
+      where: { id: operationId },
+      data: { state: outcome.ok ? 'completed' : 'failed', error: outcome.ok ? null : `${outcome.hostId}: ${outcome.reason}`, completedAt: now },
+    }),
+    db.hostOperation.update({ where: { operationId_hostId: { operationId, hostId: outcome.hostId } }, data: row }),
+    ...extra,
+  ]);
+}
+
+export { json };

@@ -1,0 +1,35 @@
+// The operations log: every hub-to-spoke operation with each host's assignment status, result and timing.
+import { z } from 'zod';
+import { capsulId, hostId } from '~/contract/ids';
+import { adminProcedure, router } from '../trpc';
+
+const kind = z.enum(['create', 'destroy', 'list', 'capacityAvailable', 'get', 'vmState']);
+const state = z.enum(['pending', 'assigned', 'completed', 'failed', 'conflict']);
+
+export const operationRouter = router({
+  list: adminProcedure
+    .input(
+      z
+        .object({
+          kind: kind.optional(),
+          state: state.optional(),
+          hostId: hostId.optional(),
+          capsulId: capsulId.optional(),
+          limit: z.number().int().min(1).max(500).default(50),
+        })
+        .default({ limit: 50 }),
+    )
+    .query(({ ctx, input }) =>
+      ctx.db.operation.findMany({
+        where: {
+          kind: input.kind,
+          state: input.state,
+          capsulId: input.capsulId,
+          ...(input.hostId ? { hostOperations: { some: { hostId: input.hostId } } } : {}),
+        },
+        orderBy: { createdAt: 'desc' },
+        take: input.limit,
+        include: { hostOperations: { orderBy: { hostId: 'asc' } } },
+      }),
+    ),
+});

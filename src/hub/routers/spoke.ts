@@ -1,0 +1,24 @@
+// `spoke.*`: what spokes call on the hub. Every procedure is a mutation and needs the host's id and token.
+import { claimInput, completeInput, spokeHeartbeatInput } from '~/contract/hub';
+import { createInput } from '~/contract/spoke';
+import { claimOperation, completeOperation } from '../operations';
+import { router, spokeProcedure } from '../trpc';
+
+export const spokeRouter = router({
+  heartbeat: spokeProcedure.input(spokeHeartbeatInput).mutation(async ({ ctx, input }) => {
+    await ctx.db.host.update({
+      where: { id: ctx.hostId },
+      data: { lastHealthCheck: new Date(), lastError: null, ...(input?.driver ? { driver: input.driver } : {}) },
+    });
+    return { ok: true as const };
+  }),
+
+  claimOperation: spokeProcedure
+    .input(claimInput)
+    .output(createInput)
+    .mutation(({ ctx, input }) => claimOperation(ctx.db, ctx.hostId, input.operationId)),
+
+  completeOperation: spokeProcedure
+    .input(completeInput)
+    .mutation(({ ctx, input }) => completeOperation(ctx.db, ctx.hostId, input)),
+});

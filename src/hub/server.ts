@@ -1,0 +1,55 @@
+// Starts the hub: database (migrations applied with Prisma's own engine, catalogs seeded), the Next.js app
+// (console and /api/trpc) behind this process's HTTPS server, and the heartbeat loop.
+import https from 'node:https';
+import next from 'next';
+import type { Env } from '~/env';
+import { httpsFetch } from '~/lib/https-fetch';
+import type { Logger } from '~/lib/log';
+import type { TlsMaterial } from '~/lib/tls';
+import { hashToken } from '~/lib/tokens';
+import { openDatabase, setDatabase } from './db/client';
+import { applyMigrations } from './db/schema-engine';
+import { seedCatalogs } from './db/seed';
+import { startHeartbeats } from './heartbeat';
+import { configureSpokeClients } from './spoke-client';
+
+export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { dir?: string } = {}) {
+  const hubLog = log.child({ role: 'hub' });
+  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
+  setDatabase(database);
+  const applied = await applyMigrations(database.adapter);
+  hubLog.info('database ready', { kind: database.kind, migrationsApplied: applied });
+  await seedCatalogs(database.db);
+  configureSpokeClients({ fetch: httpsFetch({ ca: tls.ca }), hubToken: env.HUB_TOKEN! });
+
+  if (env.SPOKE_MODE && env.SPOKE_URL) {
+    // The local spoke of a combined process is a Host like any other.
+    const id = env.SPOKE_HOST_ID!;
+    const data = { httpsUrl: env.SPOKE_URL, tokenHash: hashToken(env.SPOKE_HOST_TOKEN!), removedAt: null };
+    await database.db.host.upsert({ where: { id }, create: { id, ...data }, update: data });
+    hubLog.info('local spoke registered as a host', { hostId: id, httpsUrl: env.SPOKE_URL });
+  }
+
+  const app = next({ dev: false, dir: opts.dir ?? process.cwd(), hostname: env.BIND_ADDRESS, port: env.PORT });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => void handle(req, res));
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(env.PORT, env.BIND_ADDRESS, () => resolve());
+  });
+  hubLog.info('hub listening', { url: `https://${env.BIND_ADDRESS}:${env.PORT}`, database: database.kind });
+
+  const heartbeats = startHeartbeats(database.db, { periodMs: env.HEARTBEAT_PERIOD_MS, deadlineMs: env.SPOKE_CALL_TIMEOUT_MS, log: hubLog });
+  return {
+    server,
+    async close() {
+      heartbeats.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,32 @@
+// One error shape for both tRPC servers (hub and spoke): input errors name each bad field, and an
+// assignment failure carries each host's reason.
+import type { TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
+
+export type FieldIssue = { path: string; message: string };
+
+export type HostReason = { hostId: string; status: string; reason: string };
+
+/** The cause of an error that names every host and why it could not do the work. */
+export class HostsError extends Error {
+  constructor(
+    message: string,
+    readonly hosts: HostReason[],
+  ) {
+    super(message);
+  }
+}
+
+export function formatError<Shape extends { message: string; data: object }>({ shape, error }: { shape: Shape; error: TRPCError }) {
+  const issues: FieldIssue[] | null =
+    error.cause instanceof ZodError
+      ? error.cause.issues.map((i) => ({ path: i.path.join('.') || '(input)', message: i.message }))
+      : null;
+  const hosts = error.cause instanceof HostsError ? error.cause.hosts : null;
+  return {
+    ...shape,
+    // "memoryMb: Too small: expected number to be >=64" rather than a JSON dump of the zod issues.
+    message: issues ? issues.map((i) => `${i.path}: ${i.message}`).join('; ') : shape.message,
+    data: { ...shape.data, issues, hosts },
+  };
+}

@@ -1,0 +1,43 @@
+// The one entry point: `HUB_MODE` and `SPOKE_MODE` (both on by default) decide what this process runs.
+import { existsSync } from 'node:fs';
+import { fillQuickStartDefaults } from './bootstrap';
+import { EnvError, reloadEnv } from './env';
+import { startHub } from './hub/server';
+import { errorMessage, log } from './lib/log';
+import { loadTls } from './lib/tls';
+import { startSpoke } from './spoke/server';
+
+async function main() {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const generated = fillQuickStartDefaults();
+  const env = reloadEnv();
+  if (generated.length) log.info('quick-start defaults filled in (secrets kept in DATA_DIR/secrets.json)', { names: generated });
+  log.info('starting', { hubMode: env.HUB_MODE, spokeMode: env.SPOKE_MODE, dataDir: env.DATA_DIR });
+
+  const tls = await loadTls({ dataDir: env.DATA_DIR, certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE, caFile: env.TLS_CA_FILE });
+  const closers: (() => Promise<void>)[] = [];
+  // The spoke first: in a combined process the hub's first heartbeat round then finds it listening.
+  if (env.SPOKE_MODE) closers.push((await startSpoke(env, tls, log)).close);
+  if (env.HUB_MODE) closers.push((await startHub(env, tls, log)).close);
+  log.info('ready', { hub: env.HUB_MODE ? `https://localhost:${env.PORT}` : undefined, caFile: tls.caFile });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    await Promise.allSettled(closers.reverse().map((close) => close()));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  if (err instanceof EnvError) {
+    process.stderr.write(`capsul: ${err.message}\n`);
+  } else {
+    log.error('start failed', { err: errorMessage(err), stack: err instanceof Error ? err.stack : undefined });
+  }
+  process.exit(1);
+});

@@ -1,0 +1,115 @@
+// An in-process hypervisor for tests and for machines without libvirt. It keeps its capsuls in a JSON file
+// under the spoke's state directory, so they outlive a spoke restart as real domains would.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { VmCommand, VmState } from '~/contract/capsul';
+import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
+import type { Logger } from '~/lib/log';
+import { HypervisorError, type HostResources, type Hypervisor } from './types';
+
+type FakeVm = { id: string; state: VmState; memoryMb: number; diskGb: number; ipv4: string };
+
+export type FakeOptions = {
+  stateDir: string;
+  memoryMb: number;
+  diskGb: number;
+  createMs: number;
+  /** Image ids this host has; "*" for every image. */
+  images: string;
+};
+
+const NEXT: Record<VmCommand, (s: VmState) => VmState> = {
+  start: () => 'running',
+  stop: () => 'stopped',
+  forceStop: () => 'stopped',
+  restart: (s) => {
+    if (s !== 'running') throw new HypervisorError('restart needs a running capsul', 'precondition');
+    return 'running';
+  },
+};
+
+export class FakeHypervisor implements Hypervisor {
+  readonly driver = 'fake' as const;
+  private readonly file: string;
+  private readonly vms: Map<string, FakeVm>;
+
+  constructor(private readonly opts: FakeOptions) {
+    mkdirSync(opts.stateDir, { recursive: true });
+    this.file = path.join(opts.stateDir, 'fake-hypervisor.json');
+    let saved: FakeVm[] = [];
+    try {
+      saved = JSON.parse(readFileSync(this.file, 'utf8'));
+    } catch {
+      // first start
+    }
+    this.vms = new Map(saved.map((vm) => [vm.id, vm]));
+  }
+
+  private save(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify([...this.vms.values()]));
+    renameSync(tmp, this.file);
+  }
+
+  async resources(): Promise<HostResources> {
+    let memory = this.opts.memoryMb;
+    let disk = this.opts.diskGb;
+    for (const vm of this.vms.values()) {
+      memory -= vm.memoryMb;
+      disk -= vm.diskGb;
+    }
+    return { freeMemoryMb: memory, freeDiskGb: disk };
+  }
+
+  async imageProblem(image: string, _files: ImageFiles): Promise<string | null> {
+    if (this.opts.images === '*' || this.opts.images.split(',').includes(image)) return null;
+    return `image ${image} is not on this host`;
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return this.vms.has(id);
+  }
+
+  async list(): Promise<CapsulDetail[]> {
+    return [...this.vms.values()].map(({ id, state, ipv4 }) => ({ id, state, ipv4 }));
+  }
+
+  async get(id: string): Promise<CapsulDetail | null> {
+    const vm = this.vms.get(id);
+    return vm ? { id: vm.id, state: vm.state, ipv4: vm.ipv4 } : null;
+  }
+
+  async create(spec: CreateInput, log: Logger): Promise<CapsulDetail> {
+    if (this.vms.has(spec.id)) throw new HypervisorError(`define: a domain named ${spec.id} already exists`);
+    // The capsul counts against capacity from the start, as a defined domain does.
+    const vm: FakeVm = { id: spec.id, state: 'stopped', memoryMb: spec.memoryMb, diskGb: spec.diskGb, ipv4: fakeAddress(spec.id) };
+    this.vms.set(spec.id, vm);
+    this.save();
+    await sleep(this.opts.createMs);
+    if (!this.vms.has(spec.id)) throw new HypervisorError(`start: ${spec.id} was destroyed while it was being created`);
+    vm.state = 'running';
+    this.save();
+    log.info('fake capsul running', { ipv4: vm.ipv4 });
+    return { id: vm.id, state: vm.state, ipv4: vm.ipv4 };
+  }
+
+  async setState(id: string, command: VmCommand): Promise<VmState> {
+    const vm = this.vms.get(id);
+    if (!vm) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
+    vm.state = NEXT[command](vm.state);
+    this.save();
+    return vm.state;
+  }
+
+  async destroy(id: string): Promise<void> {
+    if (this.vms.delete(id)) this.save();
+  }
+}
+
+/** A stable address in 10.0.0.0/8 from the capsul id, so the same capsul always gets the same one. */
+function fakeAddress(id: string): string {
+  let h = 0;
+  for (const c of id) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return `10.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${(h & 253) + 2}`;
+}

@@ -1,0 +1,34 @@
+// The boundary between the spoke's protocol work and the machine: the router and the claim logic know only
+// this interface; the `libvirt` and `fake` drivers implement it.
+import type { VmCommand, VmState } from '~/contract/capsul';
+import type { CapsulDetail, CreateInput, DriverName, ImageFiles } from '~/contract/spoke';
+import type { Logger } from '~/lib/log';
+
+export type HostResources = { freeMemoryMb: number; freeDiskGb: number };
+
+export interface Hypervisor {
+  readonly driver: DriverName;
+  /** Memory and disk this host can still give to new capsuls (before the spoke's own reservations). */
+  resources(): Promise<HostResources>;
+  /** Why this host cannot boot the image, or null when it can. */
+  imageProblem(image: string, files: ImageFiles): Promise<string | null>;
+  /** Whether a domain of this name exists (capsul or not). */
+  exists(id: string): Promise<boolean>;
+  list(): Promise<CapsulDetail[]>;
+  get(id: string): Promise<CapsulDetail | null>;
+  /** Builds and boots the capsul; resolves once it runs and has an address. Cleans up after itself on failure. */
+  create(spec: CreateInput, log: Logger): Promise<CapsulDetail>;
+  setState(id: string, command: VmCommand): Promise<VmState>;
+  /** Idempotent: a capsul that is not there is already destroyed. */
+  destroy(id: string): Promise<void>;
+}
+
+/** An error the spoke reports as such (a missing capsul, a state change that makes no sense). */
+export class HypervisorError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'not_found' | 'precondition' | 'failed' = 'failed',
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,92 @@
+// Starts a spoke: its hypervisor, its outbox of completions, and the tRPC router over HTTPS at /trpc.
+import https from 'node:https';
+import path from 'node:path';
+import { TRPCClientError } from '@trpc/client';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import type { Env } from '~/env';
+import { httpsFetch } from '~/lib/https-fetch';
+import { errorMessage, type Logger } from '~/lib/log';
+import type { TlsMaterial } from '~/lib/tls';
+import { backoffMs, Outbox, type Delivery } from './outbox';
+import { createHubClient } from './hub-client';
+import { selectHypervisor } from './hypervisor/select';
+import { spokeRouter } from './router';
+import { Spoke } from './spoke';
+import { spokeContextFactory } from './trpc';
+
+// Answers from the hub that no retry will change.
+const REFUSALS = new Set(['BAD_REQUEST', 'NOT_FOUND', 'FORBIDDEN', 'CONFLICT']);
+
+export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
+  const hubUrl = env.HUB_URL!;
+  const hostId = env.SPOKE_HOST_ID!;
+  const spokeLog = log.child({ role: 'spoke', hostId });
+  const hypervisor = await selectHypervisor(env, spokeLog);
+  const hub = createHubClient({
+    hubUrl,
+    hostId,
+    hostToken: env.SPOKE_HOST_TOKEN!,
+    fetch: httpsFetch({ ca: tls.ca }),
+    timeoutMs: env.HUB_CALL_TIMEOUT_MS,
+  });
+  const deliver = async (completion: Parameters<typeof hub.spoke.completeOperation.mutate>[0]): Promise<Delivery> => {
+    try {
+      await hub.spoke.completeOperation.mutate(completion);
+      return 'acknowledged';
+    } catch (err) {
+      const code = err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
+      if (code && REFUSALS.has(code)) return 'refused';
+      throw err;
+    }
+  };
+  const outbox = new Outbox(path.join(env.SPOKE_STATE_DIR, 'outbox'), deliver, spokeLog);
+  const spoke = new Spoke(hypervisor, hub, outbox, spokeLog);
+
+  const handler = createHTTPHandler({
+    router: spokeRouter,
+    basePath: '/trpc/',
+    maxBodySize: 1024 * 1024,
+    createContext: spokeContextFactory(spoke, env.HUB_TOKEN!),
+  });
+  const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    if (!req.url?.startsWith('/trpc/')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    handler(req, res);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(env.SPOKE_PORT, env.SPOKE_BIND_ADDRESS, () => resolve());
+  });
+  spokeLog.info('spoke listening', { url: `https://${env.SPOKE_BIND_ADDRESS}:${env.SPOKE_PORT}/trpc`, hubUrl, driver: hypervisor.driver });
+  await outbox.start();
+
+  // Starting is news: tell the hub now rather than waiting for its next heartbeat round.
+  let announced = false;
+  let stopped = false;
+  void (async () => {
+    for (let attempt = 0; !announced && !stopped; attempt++) {
+      try {
+        await spoke.heartbeatHub();
+        announced = true;
+        spokeLog.info('hub reached: this host is online');
+      } catch (err) {
+        if (attempt === 0 || attempt % 10 === 0) spokeLog.warn('hub not reachable yet; retrying', { err: errorMessage(err) });
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, 250, 5000)));
+      }
+    }
+  })();
+
+  return {
+    spoke,
+    server,
+    async close() {
+      stopped = true;
+      outbox.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// What a spoke does beyond passing calls to its hypervisor: capacity net of in-flight creates, the claim
+// that decides whether this host takes an offered create, and the async build that ends in a completion.
+import { TRPCClientError } from '@trpc/client';
+import type { CompletionResult } from '~/contract/hub';
+import { createInput, type Capacity, type CreateInput, type CreateOutput } from '~/contract/spoke';
+import { errorMessage, type Logger } from '~/lib/log';
+import type { HubClient } from './hub-client';
+import type { HostResources, Hypervisor } from './hypervisor/types';
+import type { Outbox } from './outbox';
+
+type Size = { memoryMb: number; diskGb: number };
+
+export class Spoke {
+  /** Creates this host claimed and has not finished building: their size is promised away already. */
+  private readonly reserved = new Map<string, Size>();
+  private readonly building = new Set<Promise<void>>();
+
+  constructor(
+    readonly hypervisor: Hypervisor,
+    private readonly hub: HubClient,
+    private readonly outbox: Outbox,
+    private readonly log: Logger,
+  ) {}
+
+  private free(resources: HostResources): HostResources {
+    let { freeMemoryMb, freeDiskGb } = resources;
+    for (const size of this.reserved.values()) {
+      freeMemoryMb -= size.memoryMb;
+      freeDiskGb -= size.diskGb;
+    }
+    return { freeMemoryMb, freeDiskGb };
+  }
+
+  async capacity(request: Size): Promise<Capacity> {
+    const free = this.free(await this.hypervisor.resources());
+    return { available: free.freeMemoryMb >= request.memoryMb && free.freeDiskGb >= request.diskGb, ...free };
+  }
+
+  /** The answer to an offered create: claim it when this host can take it, else say why not. */
+  async offer(offered: CreateInput): Promise<CreateOutput> {
+    const log = this.log.child({ operationId: offered.operationId, capsulId: offered.id });
+    if (await this.hypervisor.exists(offered.id)) {
+      return { assignmentStatus: 'not_applicable', reason: `a domain named ${offered.id} already exists on this host` };
+    }
+    const imageProblem = await this.hypervisor.imageProblem(offered.image, offered.imageFiles);
+    if (imageProblem) return { assignmentStatus: 'not_applicable', reason: imageProblem };
+    // Check and reserve with no await in between, so concurrent offers cannot promise the same memory twice.
+    const free = this.free(await this.hypervisor.resources());
+    if (free.freeMemoryMb < offered.memoryMb || free.freeDiskGb < offered.diskGb) {
+      return {
+        assignmentStatus: 'not_applicable',
+        reason: `not enough room: needs ${offered.memoryMb} MiB memory and ${offered.diskGb} GiB disk, has ${free.freeMemoryMb} MiB and ${free.freeDiskGb} GiB free`,
+      };
+    }
+    this.reserved.set(offered.id, { memoryMb: offered.memoryMb, diskGb: offered.diskGb });
+
+    let spec: CreateInput;
+    try {
+      spec = createInput.parse(await this.hub.spoke.claimOperation.mutate({ operationId: offered.operationId }));
+    } catch (err) {
+      this.reserved.delete(offered.id);
+      const code = err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
+      if (code === 'CONFLICT') return { assignmentStatus: 'assigned_to_other_host' };
+      if (code === 'NOT_FOUND' || code === 'PRECONDITION_FAILED') return { assignmentStatus: 'not_applicable', reason: errorMessage(err) };
+      log.warn('claim failed', { err: errorMessage(err) });
+      throw err;
+    }
+    log.info('claimed create');
+    const work = this.build(spec, log).finally(() => this.building.delete(work));
+    this.building.add(work);
+    return { assignmentStatus: 'assigned' };
+  }
+
+  private async build(spec: CreateInput, log: Logger): Promise<void> {
+    let result: CompletionResult;
+    try {
+      const vm = await this.hypervisor.create(spec, log);
+      result = { ok: true, state: vm.state, ipv4: vm.ipv4, ipv6: vm.ipv6 };
+    } catch (err) {
+      log.error('create failed', { err: errorMessage(err) });
+      result = { ok: false, error: errorMessage(err).slice(0, 4000) };
+    } finally {
+      this.reserved.delete(spec.id);
+    }
+    await this.outbox.add({ operationId: spec.operationId, result });
+  }
+
+  /** Tells the hub this spoke is alive (and which driver it runs); throws when the hub does not answer. */
+  async heartbeatHub(): Promise<void> {
+    await this.hub.spoke.heartbeat.mutate({ driver: this.hypervisor.driver });
+  }
+
+  /** Waits for creates in progress (used at shutdown and by tests). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.building]);
+  }
+}
