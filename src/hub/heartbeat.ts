@@ -26,7 +26,7 @@ export function startHeartbeats(db: Db, opts: { periodMs: number; deadlineMs: nu
   let stopped = false;
   const tick = async () => {
     try {
-      await heartbeatRound(db, Math.min(opts.deadlineMs, opts.periodMs), opts.log);
+      await heartbeatRound(db, opts.deadlineMs, opts.log);
     } catch (err) {
       opts.log.error('heartbeat round failed', { err });
     }

@@ -46,7 +46,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
     router: spokeRouter,
     basePath: '/trpc/',
     maxBodySize: 1024 * 1024,
-    createContext: spokeContextFactory(spoke, env.HUB_TOKEN!),
+    createContext: spokeContextFactory(spoke, env.HUB_TOKEN!, spokeLog),
   });
   const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     if (!req.url?.startsWith('/trpc/')) {

@@ -3,23 +3,35 @@
 // createContext, before any procedure runs.
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
+import type { Logger } from '~/lib/log';
 import { formatError } from '~/lib/trpc-errors';
 import { bearerToken, tokenMatches } from '~/lib/tokens';
 import type { Spoke } from './spoke';
 
-export type SpokeContext = { spoke: Spoke };
+export type SpokeContext = { spoke: Spoke; log: Logger };
 
-export function spokeContextFactory(spoke: Spoke, hubToken: string) {
+export function spokeContextFactory(spoke: Spoke, hubToken: string, log: Logger) {
   return ({ req }: { req: { headers: { authorization?: string } } }): SpokeContext => {
     const token = bearerToken(req.headers.authorization);
     if (!token || !tokenMatches(token, hubToken)) {
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong hub token' });
     }
-    return { spoke };
+    return { spoke, log };
   };
 }
 
 const t = initTRPC.context<SpokeContext>().create({ transformer: superjson, errorFormatter: formatError });
 
 export const router = t.router;
-export const procedure = t.procedure;
+/** Every change the hub asks of this host is logged, with the capsul and operation it concerns. */
+export const procedure = t.procedure.use(async ({ ctx, path, type, getRawInput, next }) => {
+  const result = await next();
+  if (type === 'mutation' && path !== 'heartbeat') {
+    const raw = (await getRawInput().catch(() => undefined)) as Record<string, unknown> | undefined;
+    const input = raw ?? {};
+    const id = typeof input.id === 'string' ? input.id.slice(0, 64) : undefined;
+    const operationId = typeof input.operationId === 'string' ? input.operationId.slice(0, 64) : undefined;
+    ctx.log.info('hub call', { procedure: path, capsulId: id, operationId, ok: result.ok });
+  }
+  return result;
+});

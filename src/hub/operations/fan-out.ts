@@ -1,6 +1,5 @@
 // Calls a set of hosts in parallel, each under its own deadline, and classifies every answer. A host that
 // accepts the connection and never answers costs its deadline and delays no other host's result.
-import { TRPCClientError } from '@trpc/client';
 import type { z } from 'zod';
 import { errorMessage } from '~/lib/log';
 import { spokeClient, type SpokeClient } from '../spoke-client';
@@ -13,18 +12,34 @@ export type HostOutcome<T> =
   | { hostId: string; ok: true; value: T; ms: number }
   | { hostId: string; ok: false; status: FailureStatus; reason: string; ms: number };
 
-/** Why a call failed, in the protocol's assignment statuses. */
+const NETWORK_CODES = /^(E[A-Z]+|UND_ERR_[A-Z_]+|ERR_SSL_[A-Z_]+|CERT_[A-Z_]+|UNABLE_TO_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)$/;
+
+/** The chain of causes of an error, outermost first. */
+function causes(err: unknown): { name?: string; message?: string; code?: string; data?: unknown }[] {
+  const chain = [];
+  for (let e = err as { cause?: unknown } | undefined, depth = 0; e && typeof e === 'object' && depth < 6; e = e.cause as typeof e, depth++) {
+    chain.push(e as { name?: string; message?: string; code?: string; data?: unknown });
+  }
+  return chain;
+}
+
+/**
+ * Why a call failed, in the protocol's assignment statuses. Duck-typed rather than `instanceof`: the hub's
+ * code runs in two module graphs (the custom server and the Next.js bundle), each with its own tRPC classes.
+ */
 export function classifyFailure(err: unknown, signal: AbortSignal, deadlineMs: number): { status: FailureStatus; reason: string } {
   if (signal.aborted) return { status: 'no_response_from_host', reason: `no answer within ${deadlineMs} ms` };
-  if (err instanceof TRPCClientError) {
-    const data = err.data as { code?: string; httpStatus?: number } | undefined;
-    if (data?.code) return { status: 'error_response_from_host', reason: `${data.code}: ${err.message}` };
-    const cause = err.cause as (Error & { cause?: { code?: string; message?: string } }) | undefined;
-    if (cause && (cause.name === 'TypeError' || cause.name === 'AbortError')) {
-      return { status: 'no_response_from_host', reason: cause.cause?.message ?? cause.message };
-    }
-    return { status: 'invalid_response_from_host', reason: err.message };
+  const chain = causes(err);
+  const answered = chain.find((e) => (e.data as { code?: string } | undefined)?.code);
+  if (answered) {
+    return { status: 'error_response_from_host', reason: `${(answered.data as { code: string }).code}: ${answered.message}` };
   }
+  const network = chain.find((e) => e.code && NETWORK_CODES.test(e.code)) ?? chain.find((e) => e.message === 'fetch failed');
+  if (network) {
+    const deepest = chain[chain.length - 1];
+    return { status: 'no_response_from_host', reason: deepest?.message || network.message || 'connection failed' };
+  }
+  if (chain[0]?.name === 'TRPCClientError') return { status: 'invalid_response_from_host', reason: chain[0].message ?? 'unreadable answer' };
   return { status: 'error_response_from_host', reason: errorMessage(err) };
 }
 

@@ -6,7 +6,7 @@ import { env } from '~/env';
 import { HostsError } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { fanOut, type HostOutcome, type HostTarget } from './fan-out';
-import { onlineHosts } from './hosts';
+import { onlineSince } from './hosts';
 import { recordFanOut, type Actor } from './record';
 
 export type HostFailure = { hostId: string; status: string; reason: string };
@@ -29,36 +29,42 @@ async function toEveryOnlineHost<T>(
     kind: 'list' | 'capacityAvailable';
     actor: Actor;
     payload: unknown;
-    hosts?: HostTarget[];
     call: Parameters<typeof fanOut<T>>[2];
     schema: Parameters<typeof fanOut<T>>[3];
   },
 ) {
-  const hosts = opts.hosts ?? (await onlineHosts(db));
-  const outcomes = await fanOut(hosts, env().SPOKE_CALL_TIMEOUT_MS, opts.call, opts.schema);
+  // Offline hosts are not asked, but the answer names them: a partial answer says what it is missing.
+  const since = onlineSince();
+  const all = await db.host.findMany({
+    where: { removedAt: null },
+    select: { id: true, httpsUrl: true, lastHealthCheck: true },
+    orderBy: { id: 'asc' },
+  });
+  const online: HostTarget[] = all.filter((h) => h.lastHealthCheck && h.lastHealthCheck >= since);
+  const offline = all.filter((h) => !h.lastHealthCheck || h.lastHealthCheck < since).map((h) => ({ hostId: h.id, lastHealthCheck: h.lastHealthCheck }));
+  const outcomes = await fanOut(online, env().SPOKE_CALL_TIMEOUT_MS, opts.call, opts.schema);
   const operation = await recordFanOut(db, { kind: opts.kind, actor: opts.actor, payload: opts.payload, outcomes });
   if (!outcomes.some((o) => o.ok)) throw allFailed(opts.kind, outcomes);
-  return { operationId: operation.id, outcomes, failed: failuresOf(outcomes) };
+  return { operationId: operation.id, outcomes, failed: failuresOf(outcomes), offline };
 }
 
 /** Every capsul every online host has, with the host it is on. */
-export async function listFleet(db: Db, actor: Actor, hosts?: HostTarget[]) {
-  const { operationId, outcomes, failed } = await toEveryOnlineHost(db, {
+export async function listFleet(db: Db, actor: Actor) {
+  const { operationId, outcomes, failed, offline } = await toEveryOnlineHost(db, {
     kind: 'list',
     actor,
     payload: {},
-    hosts,
     call: (spoke, signal) => spoke.list.query(undefined, { signal }),
     schema: listOutput,
   });
   const capsuls = outcomes.flatMap((o) => (o.ok ? o.value.capsuls.map((c) => ({ ...c, hostId: o.hostId })) : []));
   const answered = outcomes.flatMap((o) => (o.ok ? [o.hostId] : []));
-  return { operationId, capsuls, answered, failed };
+  return { operationId, capsuls, answered, failed, offline };
 }
 
 /** What each online host can take, and whether any can take the requested size. */
 export async function fleetCapacity(db: Db, actor: Actor, request: { memoryMb: number; diskGb: number }) {
-  const { operationId, outcomes, failed } = await toEveryOnlineHost(db, {
+  const { operationId, outcomes, failed, offline } = await toEveryOnlineHost(db, {
     kind: 'capacityAvailable',
     actor,
     payload: request,
@@ -66,5 +72,5 @@ export async function fleetCapacity(db: Db, actor: Actor, request: { memoryMb: n
     schema: capacityOutput,
   });
   const hosts = outcomes.flatMap((o) => (o.ok ? [{ hostId: o.hostId, ...o.value }] : []));
-  return { operationId, available: hosts.some((h) => h.available), hosts, failed };
+  return { operationId, available: hosts.some((h) => h.available), hosts, failed, offline };
 }

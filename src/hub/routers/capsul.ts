@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { diskGb, memoryMb, vcpus, vmCommand } from '~/contract/capsul';
 import { capsulId, catalogId } from '~/contract/ids';
 import { sshPublicKey } from '~/contract/ssh-key';
+import { ensureAccount } from '../accounts';
 import { findImage, findSize } from '../catalog';
 import { createCapsul, destroyCapsul, getCapsul, setCapsulState } from '../operations';
 import { adminProcedure, router } from '../trpc';
@@ -31,7 +32,7 @@ export const capsulRouter = router({
     .mutation(async ({ ctx, input }) => {
       const size = input.size ? await findSize(ctx.db, input.size) : undefined;
       const image = await findImage(ctx.db, input.image);
-      const owner = await ctx.db.account.upsert({ where: { email: input.owner }, create: { email: input.owner }, update: {} });
+      const owner = await ensureAccount(ctx.db, input.owner);
       return createCapsul(ctx.db, ctx.actor, {
         ownerId: owner.id,
         vcpus: input.vcpus ?? size!.vcpus,

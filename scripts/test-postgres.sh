@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# A private PostgreSQL server for one test run: `start <dir>` prints a superuser URL, `stop <dir>` ends it.
+# Used by scripts/test.sh when TEST_DATABASE_URL is not given. Needs Debian's postgresql package.
+set -euo pipefail
+cmd=${1:?start|stop}; dir=${2:?directory}
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
+  echo "PostgreSQL server binaries not found: install them with 'apt-get install -y postgresql'" >&2
+  exit 1
+fi
+as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+case "$cmd" in
+  start)
+    mkdir -p "$dir"; [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    as_owner "$pgbin/initdb" -D "$dir/data" -A trust -U capsul --no-sync -E UTF8 >"$dir/initdb.log" 2>&1
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+    echo "$port" >"$dir/port"
+    echo "postgresql://capsul@127.0.0.1:$port/postgres"
+    ;;
+  stop)
+    [ -d "$dir/data" ] && as_owner "$pgbin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+    ;;
+esac

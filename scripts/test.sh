@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test: typecheck, unit, database, integration (separate hub and spoke processes over HTTPS on
+# real PostgreSQL). `npm test -- test/unit` runs one folder. PostgreSQL comes from TEST_DATABASE_URL or, when
+# that is unset, from a private server started here for this run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_node_modules
+echo "capsul: typecheck" >&2
+npx tsc --noEmit
+ensure_build
+
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  pgdir=$(mktemp -d /tmp/capsul-test-pg.XXXXXX)
+  trap 'scripts/test-postgres.sh stop "$pgdir"' EXIT
+  TEST_DATABASE_URL=$(scripts/test-postgres.sh start "$pgdir")
+  export TEST_DATABASE_URL
+fi
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(test/unit test/db test/integration)
+files=()
+for t in "${targets[@]}"; do
+  if [ -d "$t" ]; then files+=("$t"/*.test.ts); else files+=("$t"); fi
+done
+npx tsx --test --test-force-exit --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -1,0 +1,31 @@
+// Real PostgreSQL for tests: every test file gets its own fresh database on the server named by
+// TEST_DATABASE_URL (scripts/test.sh starts a private server when none is given).
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export function adminUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) {
+    throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test` (it starts PostgreSQL), or point it at a server where this role may CREATE DATABASE');
+  }
+  return url;
+}
+
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `capsul_test_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl() });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
