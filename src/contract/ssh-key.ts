@@ -25,7 +25,12 @@ export function parseSshPublicKey(line: string): ParsedSshKey | { error: string 
   }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) return { error: 'the key body is not base64' };
   // atob rather than Buffer: this module also runs in the browser, to check a key before it is sent.
-  const blob = atob(body);
+  let blob: string;
+  try {
+    blob = atob(body);
+  } catch {
+    return { error: 'the key body is not valid base64' };
+  }
   if (blob.length < 4) return { error: 'the key body is too short' };
   const nameLength = ((blob.charCodeAt(0) << 24) | (blob.charCodeAt(1) << 16) | (blob.charCodeAt(2) << 8) | blob.charCodeAt(3)) >>> 0;
   if (nameLength > blob.length - 4 || blob.slice(4, 4 + nameLength) !== type) {

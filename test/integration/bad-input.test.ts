@@ -1,0 +1,130 @@
+// Every procedure, given malformed input, answers BAD_REQUEST naming the field, and changes nothing.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import superjson from 'superjson';
+import { httpsFetch } from '~/lib/https-fetch';
+import { createHubClient } from '~/spoke/hub-client';
+import type { SpokeRouter } from '~/spoke/router';
+import { createTestDatabase } from '../support/postgres';
+import { allOnline, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
+import { makeTestTls, type TestTls } from '../support/tls';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk7x0g8b0H5D8qJ9T2Jz1ZQk0pC2vV0S3iY8Xf2T4aN ok@capsul';
+const HUGE = 'x'.repeat(200_000);
+
+async function expectBadRequest(call: () => Promise<unknown>, field: string, label: string) {
+  const err = await call().then(
+    () => assert.fail(`${label}: accepted`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof TRPCClientError, `${label}: ${String(err)}`);
+  assert.equal(err.data?.code, 'BAD_REQUEST', `${label}: ${err.message}`);
+  const issues = (err.data?.issues ?? []) as { path: string; message: string }[];
+  assert.ok(
+    issues.some((i) => i.path === field) || err.message.startsWith(`${field}:`),
+    `${label}: expected the error to name ${field}, got "${err.message}"`,
+  );
+  assert.match(err.message, new RegExp(`(^|; )${field.replace(/\./g, '\\.')}: `), `${label}: message names the field`);
+}
+
+describe('bad input', () => {
+  let tls: TestTls;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let hub: Hub;
+  let spoke: SpokeHandle;
+  let capsulId: string;
+  let operationId: string;
+
+  const spokeClient = () =>
+    createTRPCClient<SpokeRouter>({
+      links: [httpLink({ url: `${spoke.url}/trpc`, transformer: superjson, fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), headers: { authorization: `Bearer ${hub.hubToken}` } })],
+    });
+  const asHost = () =>
+    createHubClient({ hubUrl: hub.url, hostId: spoke.hostId, hostToken: spoke.hostToken, fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), timeoutMs: 10_000 });
+
+  async function snapshot() {
+    return {
+      operations: (await hub.admin.operation.list.query({ limit: 500 })).map((o) => [o.id, o.state, o.updatedAt.getTime()]),
+      capsuls: (await hub.admin.capsul.list.query({ includeDeleted: true })).map((c) => [c.id, c.state, c.updatedAt.getTime()]),
+      hosts: (await hub.admin.host.list.query()).map((h) => [h.id, h.httpsUrl]),
+      onSpoke: (await spokeClient().list.query()).capsuls,
+    };
+  }
+
+  before(async () => {
+    tls = await makeTestTls();
+    database = await createTestDatabase();
+    hub = await startHubProcess({ databaseUrl: database.url, tls });
+    spoke = await startSpokeProcess({ hub, hostId: 'spoke-a', tls });
+    await allOnline(hub, ['spoke-a']);
+    const created = await hub.admin.capsul.create.mutate({ owner: 'input@example.com', image: 'debian-12', size: 'nano' });
+    capsulId = created.capsulId;
+    operationId = created.operationId;
+    await until('running', async () => (await hub.admin.capsul.byId.query({ id: capsulId })).state === 'running');
+  });
+
+  after(async () => {
+    await spoke?.proc.stop();
+    await hub?.proc.stop();
+    await database?.drop();
+  });
+
+  test('spoke procedures', async () => {
+    const s = spokeClient() as any; // malformed on purpose
+    const before = await snapshot();
+    const create = { operationId: crypto.randomUUID(), id: 'capsul-abcdefghij', vcpus: 1, memoryMb: 512, diskGb: 10, image: 'debian-12', imageFiles: { disk: 'debian.qcow2' }, sshAuthorizedKeys: [KEY] };
+    const cases: [string, () => Promise<unknown>, string][] = [
+      ['create: capsul id', () => s.create.mutate({ ...create, id: 'capsul-ABC; reboot' }), 'id'],
+      ['create: negative memory', () => s.create.mutate({ ...create, memoryMb: -512 }), 'memoryMb'],
+      ['create: fractional vcpus', () => s.create.mutate({ ...create, vcpus: 1.5 }), 'vcpus'],
+      ['create: shell metacharacter in the image', () => s.create.mutate({ ...create, image: 'debian;rm -rf /' }), 'image'],
+      ['create: path in a file name', () => s.create.mutate({ ...create, imageFiles: { disk: '../../etc/shadow' } }), 'imageFiles.disk'],
+      ['create: command substitution in a cmdline', () => s.create.mutate({ ...create, imageFiles: { disk: 'a.qcow2', cmdline: 'console=ttyS0\n$(reboot)' } }), 'imageFiles.cmdline'],
+      ['create: oversized key', () => s.create.mutate({ ...create, sshAuthorizedKeys: [HUGE] }), 'sshAuthorizedKeys.0'],
+      ['create: not a key', () => s.create.mutate({ ...create, sshAuthorizedKeys: ['ssh-rsa AAAAB3Nza hello'] }), 'sshAuthorizedKeys.0'],
+      ['create: operation id', () => s.create.mutate({ ...create, operationId: 'op-1' }), 'operationId'],
+      ['capacityAvailable: negative disk', () => s.capacityAvailable.query({ memoryMb: 512, diskGb: -1 }), 'diskGb'],
+      ['capacityAvailable: memory as text', () => s.capacityAvailable.query({ memoryMb: 'lots', diskGb: 1 }), 'memoryMb'],
+      ['get: oversized id', () => s.get.query({ id: HUGE.slice(0, 5000) }), 'id'],
+      ['vmState: command', () => s.vmState.mutate({ id: capsulId, command: 'reboot; rm -rf /' }), 'command'],
+      ['vmState: id', () => s.vmState.mutate({ id: '$(reboot)', command: 'stop' }), 'id'],
+      ['destroy: traversal', () => s.destroy.mutate({ id: 'capsul-../../etc' }), 'id'],
+    ];
+    for (const [label, call, field] of cases) await expectBadRequest(call, field, label);
+    assert.deepEqual(await snapshot(), before, 'nothing changed');
+  });
+
+  test('hub procedures, operator and spoke-facing', async () => {
+    const admin = hub.admin as any;
+    const host = asHost() as any;
+    const before = await snapshot();
+    const create = { owner: 'input@example.com', image: 'debian-12', size: 'nano', sshAuthorizedKeys: [KEY] };
+    const cases: [string, () => Promise<unknown>, string][] = [
+      ['capsul.create: owner', () => admin.capsul.create.mutate({ ...create, owner: 'not an email' }), 'owner'],
+      ['capsul.create: negative memory', () => admin.capsul.create.mutate({ ...create, size: undefined, vcpus: 1, memoryMb: -1, diskGb: 1 }), 'memoryMb'],
+      ['capsul.create: shell metacharacter in the image', () => admin.capsul.create.mutate({ ...create, image: 'deb`id`' }), 'image'],
+      ['capsul.create: oversized size', () => admin.capsul.create.mutate({ ...create, size: HUGE.slice(0, 1000) }), 'size'],
+      ['capsul.create: a key with a bad body', () => admin.capsul.create.mutate({ ...create, sshAuthorizedKeys: ['ssh-ed25519 AAAAB3NzaC1yc2E= x'] }), 'sshAuthorizedKeys.0'],
+      ['capsul.create: no size at all', () => admin.capsul.create.mutate({ ...create, size: undefined }), 'size'],
+      ['capsul.create: unknown size', () => admin.capsul.create.mutate({ ...create, size: 'huge' }), 'size'],
+      ['capsul.setState: command', () => admin.capsul.setState.mutate({ id: capsulId, command: 'halt' }), 'command'],
+      ['capsul.destroy: id', () => admin.capsul.destroy.mutate({ id: '; rm -rf /' }), 'id'],
+      ['capsul.get: id', () => admin.capsul.get.query({ id: 'capsul-1' }), 'id'],
+      ['host.add: id', () => admin.host.add.mutate({ id: 'bad id;', httpsUrl: 'https://127.0.0.1:9' }), 'id'],
+      ['host.add: oversized URL', () => admin.host.add.mutate({ id: 'ok', httpsUrl: `https://a${HUGE.slice(0, 5000)}.example` }), 'httpsUrl'],
+      ['host.add: not https', () => admin.host.add.mutate({ id: 'ok', httpsUrl: 'ftp://127.0.0.1' }), 'httpsUrl'],
+      ['host.remove: id', () => admin.host.remove.mutate({ id: '../x' }), 'id'],
+      ['fleet.capacity: negative memory', () => admin.fleet.capacity.query({ memoryMb: -1, diskGb: 1 }), 'memoryMb'],
+      ['operation.list: limit', () => admin.operation.list.query({ limit: 1_000_000 }), 'limit'],
+      ['spoke.heartbeat: driver', () => host.spoke.heartbeat.mutate({ driver: 'xen' }), 'driver'],
+      ['spoke.claimOperation: id', () => host.spoke.claimOperation.mutate({ operationId: 'nope' }), 'operationId'],
+      ['spoke.completeOperation: state', () => host.spoke.completeOperation.mutate({ operationId, result: { ok: true, state: 'exploded' } }), 'result.state'],
+      ['spoke.completeOperation: address', () => host.spoke.completeOperation.mutate({ operationId, result: { ok: true, state: 'running', ipv4: '999.1.1.1' } }), 'result.ipv4'],
+      ['spoke.completeOperation: oversized error', () => host.spoke.completeOperation.mutate({ operationId, result: { ok: false, error: HUGE } }), 'result.error'],
+    ];
+    for (const [label, call, field] of cases) await expectBadRequest(call, field, label);
+    assert.deepEqual(await snapshot(), before, 'nothing changed');
+  });
+});
