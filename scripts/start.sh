@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 command -v openssl >/dev/null || { echo "capsul: openssl is needed: apt-get install -y openssl" >&2; exit 1; }
 ensure_node_modules
-ensure_build
+case "${HUB_MODE:-true}" in false|0|no|off) ;; *) ensure_build ;; esac  # a spoke alone serves no console
 exec node --import tsx src/main.ts

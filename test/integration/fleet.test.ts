@@ -6,7 +6,7 @@ import { createTestDatabase } from '../support/postgres';
 import { allOnline, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
 import { makeTestTls, type TestTls } from '../support/tls';
 
-const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk7x0g8b0H5D8qJ9T2Jz1ZQk0pC2vV0S3iY8Xf2T4aN test@capsul';
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvatMdwSOLaKEdOnZWAjMM8ufgWQtrOIXrHIPn9Swud test@capsul';
 const HOSTS = ['spoke-a', 'spoke-b', 'spoke-c'];
 
 describe('a hub and three spokes', () => {
