@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Starts the system services the full test suite uses, on a Debian machine without systemd (run as root):
+# PostgreSQL 15 (a role that may create test databases) and libvirt (virtlogd, libvirtd, the default network
+# and storage pool). Prints `export TEST_DATABASE_URL=…` for the caller to eval. Idempotent.
+set -euo pipefail
+
+# ---- PostgreSQL --------------------------------------------------------------------------------------
+cluster=$(pg_lsclusters -h | awk 'NR==1 {print $1" "$2}')
+[ -n "$cluster" ] || { echo "no PostgreSQL cluster: apt-get install -y postgresql" >&2; exit 1; }
+# shellcheck disable=SC2086
+pg_ctlcluster $cluster start 2>/dev/null || true
+for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
+pg_isready -q -h 127.0.0.1 || { echo "PostgreSQL did not start" >&2; exit 1; }
+runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 <<'SQL' >&2
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'capsul_test') THEN
+    CREATE ROLE capsul_test LOGIN CREATEDB PASSWORD 'capsul_test';
+  END IF;
+END $$;
+SQL
+echo "export TEST_DATABASE_URL=postgresql://capsul_test:capsul_test@127.0.0.1:5432/postgres"
+
+# ---- libvirt -------------------------------------------------------------------------------------------
+command -v libvirtd >/dev/null || { echo "libvirt is not installed: skipping it" >&2; exit 0; }
+mkdir -p /run/libvirt
+pgrep -x virtlogd >/dev/null || virtlogd -d -p /run/virtlogd.pid
+pgrep -x libvirtd >/dev/null || libvirtd -d -p /run/libvirtd.pid
+for _ in $(seq 1 120); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.5; done
+virsh -c qemu:///system version >/dev/null || { echo "libvirtd did not answer" >&2; exit 1; }
+if ! virsh -c qemu:///system net-info default >/dev/null 2>&1; then
+  virsh -c qemu:///system net-define /usr/share/libvirt/networks/default.xml >&2
+fi
+virsh -c qemu:///system net-start default >/dev/null 2>&1 || true
+virsh -c qemu:///system net-autostart default >/dev/null 2>&1 || true
+if ! virsh -c qemu:///system pool-info default >/dev/null 2>&1; then
+  virsh -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images >&2
+  virsh -c qemu:///system pool-build default >&2 || true
+fi
+virsh -c qemu:///system pool-start default >/dev/null 2>&1 || true
+echo "libvirt ready" >&2
