@@ -23,6 +23,10 @@ echo "export TEST_DATABASE_URL=postgresql://capsul_test:capsul_test@127.0.0.1:54
 # ---- libvirt -------------------------------------------------------------------------------------------
 command -v libvirtd >/dev/null || { echo "libvirt is not installed: skipping it" >&2; exit 0; }
 mkdir -p /run/libvirt
+# Without udev nobody gives /dev/kvm its usual owner and mode (root:kvm 0660, Debian's udev rule). libvirt then
+# finds KVM present but not usable by QEMU's user, throws its QEMU capabilities away on every call and probes
+# QEMU again: about 4 s per virsh call, 32 s per define. (Capsuls here still run with domain type qemu.)
+if [ -e /dev/kvm ] && getent group kvm >/dev/null; then chgrp kvm /dev/kvm; chmod 0660 /dev/kvm; fi
 pgrep -x virtlogd >/dev/null || virtlogd -d -p /run/virtlogd.pid
 pgrep -x libvirtd >/dev/null || libvirtd -d -p /run/libvirtd.pid
 for _ in $(seq 1 120); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.5; done

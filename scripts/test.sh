@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: typecheck, unit, database, integration (separate hub and spoke processes over HTTPS on
-# real PostgreSQL). `npm test -- test/unit` runs one folder. PostgreSQL comes from TEST_DATABASE_URL or, when
+# real PostgreSQL) and libvirt (real libvirtd + QEMU guests; libvirtd must be running: scripts/services.sh). `npm test -- test/unit` runs one folder. PostgreSQL comes from TEST_DATABASE_URL or, when
 # that is unset, from a private server started here for this run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 fi
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(test/unit test/db test/integration)
+[ ${#targets[@]} -gt 0 ] || targets=(test/unit test/db test/integration test/libvirt)
 files=()
 for t in "${targets[@]}"; do
   if [ -d "$t" ]; then files+=("$t"/*.test.ts); else files+=("$t"); fi

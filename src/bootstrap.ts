@@ -49,7 +49,9 @@ export function fillQuickStartDefaults(target: NodeJS.ProcessEnv = process.env):
     fill('SPOKE_URL', () => `https://localhost:${env.SPOKE_PORT}`);
   }
   if (changed) {
-    mkdirSync(env.DATA_DIR, { recursive: true, mode: 0o700 });
+    // 0755: QEMU (its own user) must reach the libvirt driver's default images/ and disks/ folders in here;
+    // the secrets themselves are 0600.
+    mkdirSync(env.DATA_DIR, { recursive: true, mode: 0o755 });
     writeFileSync(secretsFile(env.DATA_DIR), `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   }
   return filled;

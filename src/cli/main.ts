@@ -20,6 +20,11 @@ const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for ma
   start|stop|force-stop|restart <capsul-id>
   destroy <capsul-id>
 
+  image list                             the OsImage catalog
+  image add <id> --name N --file F [--kernel K --initrd I --cmdline C]
+                                         add or change an image (files in each spoke's images folder)
+  image disable <id>
+
   fleet list                             what every online host reports (virsh list)
   fleet capacity --memory MiB --disk GiB what every online host can take
   operations [--kind K] [--state S] [--host H] [--capsul ID] [--limit N]
@@ -44,6 +49,11 @@ const OPTIONS = {
   host: { type: 'string' },
   capsul: { type: 'string' },
   limit: { type: 'string' },
+  name: { type: 'string' },
+  file: { type: 'string' },
+  kernel: { type: 'string' },
+  initrd: { type: 'string' },
+  cmdline: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -96,6 +106,16 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
         case 'remove':
           return hub.host.remove.mutate({ id: need(third, 'host id') });
       }
+      break;
+    case 'image':
+      if (sub === 'list') return hub.image.list.query();
+      if (sub === 'add') {
+        return hub.image.upsert.mutate({
+          id: need(third, 'image id'), name: need(values.name, '--name'), file: need(values.file, '--file'),
+          kernel: values.kernel, initrd: values.initrd, cmdline: values.cmdline,
+        });
+      }
+      if (sub === 'disable') return hub.image.disable.mutate({ id: need(third, 'image id') });
       break;
     case 'create':
       return hub.capsul.create.mutate({

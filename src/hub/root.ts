@@ -2,6 +2,7 @@
 import { capsulRouter } from './routers/capsul';
 import { fleetRouter } from './routers/fleet';
 import { hostRouter } from './routers/host';
+import { imageRouter } from './routers/image';
 import { operationRouter } from './routers/operation';
 import { spokeRouter } from './routers/spoke';
 import { createCallerFactory, router } from './trpc';
@@ -11,6 +12,7 @@ export const hubRouter = router({
   host: hostRouter,
   capsul: capsulRouter,
   fleet: fleetRouter,
+  image: imageRouter,
   operation: operationRouter,
 });
 

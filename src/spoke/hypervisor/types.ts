@@ -25,6 +25,7 @@ export interface Hypervisor {
 
 /** An error the spoke reports as such (a missing capsul, a state change that makes no sense). */
 export class HypervisorError extends Error {
+  override name = 'HypervisorError';
   constructor(
     message: string,
     readonly kind: 'not_found' | 'precondition' | 'failed' = 'failed',

@@ -1,9 +1,312 @@
+// The libvirt driver: every capsul is a libvirt domain named by its id, with a qcow2 overlay on an image's
+// base disk, a cloud-init NoCloud seed, and its serial console in a log file, all in the disks directory.
+import { mkdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import type { VmCommand, VmState } from '~/contract/capsul';
+import { CAPSUL_ID_PATTERN } from '~/contract/ids';
+import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
 import type { Env } from '~/env';
-import type { Logger } from '~/lib/log';
-import type { Hypervisor } from '../types';
+import { errorMessage, type Logger } from '~/lib/log';
+import { HypervisorError, type HostResources, type Hypervisor } from '../types';
+import { buildSeedIso } from './cloud-init';
+import { CommandError, qemuImg, virshRunner, type Runner } from './commands';
+import { domainXml } from './domain-xml';
+import { isNoSuchDomain, isNotRunning, parseDomifaddr, parseDomstats, parseListAll, parseNodeMemStats, parseQemuImgInfo, toVmState } from './parse';
 
-export class LibvirtHypervisor {
-  static async open(_env: Env, _log: Logger): Promise<Hypervisor> {
-    throw new Error('libvirt driver: not built yet');
+const GiB = 1024 ** 3;
+// virDomainState: 5 = shut off, 6 = crashed. Such domains hold no memory now, but will when started.
+const NOT_RUNNING = new Set([5, 6]);
+
+export type LibvirtConfig = {
+  uri: string;
+  network: string;
+  domainType: 'qemu' | 'kvm';
+  imagesDir: string;
+  disksDir: string;
+  memoryReserveMb: number;
+  diskReserveGb: number;
+  readyTimeoutMs: number;
+};
+
+export function libvirtConfig(env: Env): LibvirtConfig {
+  return {
+    uri: env.LIBVIRT_URI,
+    network: env.LIBVIRT_NETWORK,
+    domainType: env.LIBVIRT_DOMAIN_TYPE,
+    imagesDir: env.SPOKE_IMAGES_DIR,
+    disksDir: env.SPOKE_DISKS_DIR,
+    memoryReserveMb: env.SPOKE_MEMORY_RESERVE_MB,
+    diskReserveGb: env.SPOKE_DISK_RESERVE_GB,
+    readyTimeoutMs: env.SPOKE_READY_TIMEOUT_MS,
+  };
+}
+
+function assertCapsulId(id: string): void {
+  // The router validated it already; this keeps the driver from ever touching a domain that is not a capsul.
+  if (!CAPSUL_ID_PATTERN.test(id)) throw new HypervisorError(`${id} is not a capsul id`, 'precondition');
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(() => true, () => false);
+}
+
+export class LibvirtHypervisor implements Hypervisor {
+  readonly driver = 'libvirt' as const;
+  private readonly virtualSizes = new Map<string, number>();
+
+  constructor(
+    private readonly cfg: LibvirtConfig,
+    private readonly virsh: Runner,
+    private readonly log: Logger,
+  ) {}
+
+  /** Checks what the driver needs (libvirt answering, its network, the tools) and makes its folders. */
+  static async open(env: Env, log: Logger): Promise<LibvirtHypervisor> {
+    const cfg = libvirtConfig(env);
+    const virsh = virshRunner(cfg.uri);
+    await virsh(['version'], { timeoutMs: 15_000 });
+    await virsh(['net-info', cfg.network]).catch((err) => {
+      throw new Error(`libvirt network "${cfg.network}" is not there (LIBVIRT_NETWORK): ${errorMessage(err)}`);
+    });
+    await qemuImg(['--version']);
+    await execa('xorriso', ['-version']).catch(() => {
+      throw new Error('xorriso is not installed (it builds the cloud-init seeds): apt-get install -y xorriso');
+    });
+    // QEMU runs as its own user under qemu:///system: the folders must be traversable by it.
+    await mkdir(cfg.imagesDir, { recursive: true, mode: 0o755 });
+    await mkdir(cfg.disksDir, { recursive: true, mode: 0o755 });
+    return new LibvirtHypervisor(cfg, virsh, log);
   }
+
+  private paths(id: string) {
+    const base = path.join(this.cfg.disksDir, id);
+    return { disk: `${base}.qcow2`, seed: `${base}-seed.iso`, xml: `${base}.xml`, consoleLog: `${base}.console.log` };
+  }
+
+  private async capsulDomains(): Promise<{ name: string; state: string }[]> {
+    return parseListAll(await this.virsh(['list', '--all'])).filter((d) => CAPSUL_ID_PATTERN.test(d.name));
+  }
+
+  /**
+   * Memory: what the host has not promised to any defined domain, and no more than it has free (counting
+   * page cache as free) once the stopped domains start again, minus the reserve. Disk: free space on the
+   * disks' filesystem minus what the capsul overlays may still grow into, minus the reserve.
+   */
+  async resources(): Promise<HostResources> {
+    const [memText, statsText, fs, domains] = await Promise.all([
+      this.virsh(['nodememstats']),
+      this.virsh(['domstats', '--balloon', '--state']),
+      statfs(this.cfg.disksDir),
+      this.capsulDomains(),
+    ]);
+    const mem = parseNodeMemStats(memText);
+    let committedKib = 0;
+    let stoppedKib = 0;
+    for (const d of parseDomstats(statsText).values()) {
+      committedKib += d.maxMemoryKib;
+      if (NOT_RUNNING.has(d.state)) stoppedKib += d.maxMemoryKib;
+    }
+    const reclaimableKib = mem.freeKib + mem.buffersKib + mem.cachedKib;
+    const memoryKib = Math.min(mem.totalKib - committedKib, reclaimableKib - stoppedKib) - this.cfg.memoryReserveMb * 1024;
+
+    let growth = 0;
+    for (const d of domains) {
+      const disk = this.paths(d.name).disk;
+      const allocated = await stat(disk).then((s) => s.blocks * 512, () => undefined);
+      if (allocated === undefined) continue;
+      growth += Math.max(0, (await this.virtualSize(disk)) - allocated);
+    }
+    const diskBytes = fs.bavail * fs.bsize - growth - this.cfg.diskReserveGb * GiB;
+    return { freeMemoryMb: Math.floor(memoryKib / 1024), freeDiskGb: Math.floor(diskBytes / GiB) };
+  }
+
+  private async virtualSize(disk: string): Promise<number> {
+    let size = this.virtualSizes.get(disk);
+    if (size === undefined) {
+      size = parseQemuImgInfo(await qemuImg(['info', '-U', '--output=json', disk])).virtualSize;
+      this.virtualSizes.set(disk, size);
+    }
+    return size;
+  }
+
+  async imageProblem(image: string, files: ImageFiles): Promise<string | null> {
+    for (const name of [files.disk, files.kernel, files.initrd]) {
+      if (name && !(await exists(path.join(this.cfg.imagesDir, name)))) {
+        return `image ${image}: ${name} is not in ${this.cfg.imagesDir} on this host`;
+      }
+    }
+    return null;
+  }
+
+  private async domstate(id: string): Promise<string | null> {
+    try {
+      return (await this.virsh(['domstate', id])).trim();
+    } catch (err) {
+      if (err instanceof CommandError && isNoSuchDomain(err.stderr)) return null;
+      throw err;
+    }
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.domstate(id)) !== null;
+  }
+
+  async list(): Promise<CapsulDetail[]> {
+    return (await this.capsulDomains()).map((d) => ({ id: d.name, state: toVmState(d.state) }));
+  }
+
+  private async addresses(id: string): Promise<{ ipv4?: string; ipv6?: string }> {
+    try {
+      return parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'lease']));
+    } catch (err) {
+      if (err instanceof CommandError && (isNotRunning(err.stderr) || isNoSuchDomain(err.stderr))) return {};
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<CapsulDetail | null> {
+    assertCapsulId(id);
+    const state = await this.domstate(id);
+    if (state === null) return null;
+    const vmState = toVmState(state);
+    return { id, state: vmState, ...(vmState === 'running' ? await this.addresses(id) : {}) };
+  }
+
+  async create(spec: CreateInput, log: Logger): Promise<CapsulDetail> {
+    assertCapsulId(spec.id);
+    const p = this.paths(spec.id);
+    const made: string[] = [];
+    let defined = false;
+    // Each step names itself in its error, so a failure says which step and why.
+    const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (err) {
+        throw new HypervisorError(`${name}: ${errorMessage(err)}`);
+      }
+    };
+    try {
+      const base = path.join(this.cfg.imagesDir, spec.imageFiles.disk);
+      const info = await step('inspect the base image', async () => parseQemuImgInfo(await qemuImg(['info', '-U', '--output=json', base])));
+      if (info.virtualSize > spec.diskGb * GiB) {
+        throw new HypervisorError(`inspect the base image: image ${spec.image} is ${Math.ceil(info.virtualSize / GiB)} GiB, more than the ${spec.diskGb} GiB disk asked for`);
+      }
+      for (const file of [p.disk, p.seed]) {
+        if (await exists(file)) throw new HypervisorError(`create the disk: ${file} already exists`);
+      }
+      made.push(p.disk, p.seed, p.xml, p.consoleLog);
+      await step('create the disk', () => qemuImg(['create', '-q', '-f', 'qcow2', '-b', base, '-F', info.format, p.disk, `${spec.diskGb}G`]));
+      await step('build the cloud-init seed', () => buildSeedIso({ id: spec.id, sshAuthorizedKeys: spec.sshAuthorizedKeys, output: p.seed, workDir: this.cfg.disksDir }));
+      const xml = domainXml({
+        name: spec.id,
+        type: this.cfg.domainType,
+        memoryMb: spec.memoryMb,
+        vcpus: spec.vcpus,
+        disk: p.disk,
+        seed: p.seed,
+        network: this.cfg.network,
+        consoleLog: p.consoleLog,
+        directBoot: spec.imageFiles.kernel
+          ? {
+              kernel: path.join(this.cfg.imagesDir, spec.imageFiles.kernel),
+              initrd: spec.imageFiles.initrd ? path.join(this.cfg.imagesDir, spec.imageFiles.initrd) : undefined,
+              cmdline: spec.imageFiles.cmdline,
+            }
+          : undefined,
+        metadata: { diskGb: spec.diskGb, image: spec.image, operationId: spec.operationId },
+      });
+      await step('write the domain XML', () => writeFile(p.xml, xml, { mode: 0o644 }));
+      await step('define the domain', () => this.virsh(['define', p.xml]));
+      defined = true;
+      await step('start the domain', () => this.virsh(['start', spec.id]));
+      log.info('domain started; waiting for its DHCP lease', { capsulId: spec.id });
+      const address = await step('wait for an address', () => this.waitForAddress(spec.id));
+      return { id: spec.id, state: 'running', ...address };
+    } catch (err) {
+      await this.removeEverything(spec.id, defined, made, log);
+      throw err;
+    }
+  }
+
+  /**
+   * Polls the DHCP lease (and that the guest still runs) every 250 ms, up to the ready timeout. A poll is two
+   * cheap virsh calls; a growing interval would report the address up to seconds after the guest had it.
+   */
+  private async waitForAddress(id: string): Promise<{ ipv4?: string; ipv6?: string }> {
+    const deadline = Date.now() + this.cfg.readyTimeoutMs;
+    for (const interval = 250; Date.now() < deadline; ) {
+      const state = await this.domstate(id);
+      if (state !== 'running') throw new Error(`the guest is ${state ?? 'gone'} instead of running`);
+      const address = await this.addresses(id);
+      if (address.ipv4) return address;
+      await sleep(interval);
+    }
+    throw new Error(`no DHCP lease on network ${this.cfg.network} within ${Math.round(this.cfg.readyTimeoutMs / 1000)} s`);
+  }
+
+  /** Cleanup after a failed create: only what this create made (a pre-existing domain is never touched). */
+  private async removeEverything(id: string, defined: boolean, files: string[], log: Logger): Promise<void> {
+    if (defined) {
+      await this.virsh(['destroy', id]).catch(() => {});
+      await this.virsh(['undefine', id]).catch((err) => log.error('cleanup: undefine failed', { err: errorMessage(err) }));
+    }
+    await Promise.all(files.map((f) => rm(f, { force: true })));
+    this.virtualSizes.delete(this.paths(id).disk);
+  }
+
+  async setState(id: string, command: VmCommand): Promise<VmState> {
+    assertCapsulId(id);
+    const state = await this.domstate(id);
+    if (state === null) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
+    const running = toVmState(state) === 'running';
+    switch (command) {
+      case 'start':
+        if (!running) await this.virsh(['start', id]);
+        break;
+      case 'forceStop':
+        if (state !== 'shut off') await this.virsh(['destroy', id]).catch(ignoreNotRunning);
+        break;
+      case 'stop':
+        if (state === 'shut off') break;
+        await this.virsh(['shutdown', id]).catch(ignoreNotRunning); // ACPI power button
+        return (await this.settle(id, 'shut off', 3000)) ? 'stopped' : 'shutting_down';
+      case 'restart':
+        if (!running) throw new HypervisorError(`restart needs a running capsul; ${id} is ${toVmState(state)}`, 'precondition');
+        await this.virsh(['reboot', id]);
+        break;
+    }
+    return toVmState((await this.domstate(id)) ?? 'shut off');
+  }
+
+  /** Waits a little for a state, without making the caller wait past its own deadline. */
+  private async settle(id: string, want: string, withinMs: number): Promise<boolean> {
+    const deadline = Date.now() + withinMs;
+    while (Date.now() < deadline) {
+      if ((await this.domstate(id)) === want) return true;
+      await sleep(200);
+    }
+    return false;
+  }
+
+  async destroy(id: string): Promise<void> {
+    assertCapsulId(id);
+    const state = await this.domstate(id);
+    if (state !== null) {
+      if (state !== 'shut off') await this.virsh(['destroy', id]).catch(ignoreNotRunning);
+      await this.virsh(['undefine', id]).catch((err) => {
+        if (!(err instanceof CommandError && isNoSuchDomain(err.stderr))) throw err;
+      });
+    }
+    const p = this.paths(id);
+    await Promise.all([p.disk, p.seed, p.xml, p.consoleLog].map((f) => rm(f, { force: true })));
+    this.virtualSizes.delete(p.disk);
+    this.log.info('capsul destroyed', { capsulId: id });
+  }
+}
+
+function ignoreNotRunning(err: unknown): void {
+  if (err instanceof CommandError && isNotRunning(err.stderr)) return;
+  throw err;
 }

@@ -1,0 +1,92 @@
+// The libvirt domain XML of a capsul, from a typed description. Every value is escaped; names and paths
+// come from validated ids and the spoke's own configuration.
+
+export type DomainSpec = {
+  name: string;
+  type: 'qemu' | 'kvm';
+  memoryMb: number;
+  vcpus: number;
+  /** The capsul's copy-on-write disk (qcow2). */
+  disk: string;
+  /** The cloud-init NoCloud seed (ISO 9660, label cidata). */
+  seed: string;
+  network: string;
+  /** The serial console is written here. */
+  consoleLog: string;
+  /** Direct kernel boot (kernel, initrd, command line) instead of booting the disk. */
+  directBoot?: { kernel: string; initrd?: string; cmdline?: string };
+  /** Kept in the domain's metadata, so the host alone can say what it promised this capsul. */
+  metadata: { diskGb: number; image: string; operationId: string };
+};
+
+export const METADATA_NS = 'https://capsul.dev/xmlns/domain/1';
+
+export function xmlEscape(value: string | number): string {
+  return String(value).replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+}
+
+export function domainXml(spec: DomainSpec): string {
+  const e = xmlEscape;
+  const boot = spec.directBoot
+    ? [
+        `    <kernel>${e(spec.directBoot.kernel)}</kernel>`,
+        spec.directBoot.initrd ? `    <initrd>${e(spec.directBoot.initrd)}</initrd>` : '',
+        spec.directBoot.cmdline ? `    <cmdline>${e(spec.directBoot.cmdline)}</cmdline>` : '',
+      ].filter(Boolean)
+    : ['    <boot dev="hd"/>'];
+  return [
+    `<domain type="${e(spec.type)}">`,
+    `  <name>${e(spec.name)}</name>`,
+    '  <metadata>',
+    `    <capsul:capsul xmlns:capsul="${METADATA_NS}">`,
+    `      <capsul:diskGb>${e(spec.metadata.diskGb)}</capsul:diskGb>`,
+    `      <capsul:image>${e(spec.metadata.image)}</capsul:image>`,
+    `      <capsul:operation>${e(spec.metadata.operationId)}</capsul:operation>`,
+    '    </capsul:capsul>',
+    '  </metadata>',
+    `  <memory unit="MiB">${e(spec.memoryMb)}</memory>`,
+    `  <currentMemory unit="MiB">${e(spec.memoryMb)}</currentMemory>`,
+    `  <vcpu>${e(spec.vcpus)}</vcpu>`,
+    '  <os>',
+    '    <type arch="x86_64" machine="pc">hvm</type>',
+    ...boot,
+    '  </os>',
+    '  <features><acpi/><apic/></features>',
+    spec.type === 'kvm' ? '  <cpu mode="host-passthrough"/>' : '',
+    '  <clock offset="utc"/>',
+    '  <on_poweroff>destroy</on_poweroff>',
+    '  <on_reboot>restart</on_reboot>',
+    '  <on_crash>destroy</on_crash>',
+    '  <devices>',
+    '    <disk type="file" device="disk">',
+    '      <driver name="qemu" type="qcow2" discard="unmap"/>',
+    `      <source file="${e(spec.disk)}"/>`,
+    '      <target dev="vda" bus="virtio"/>',
+    '    </disk>',
+    // The seed as a read-only virtio disk: cloud-init finds NoCloud seeds by their cidata label on any disk.
+    '    <disk type="file" device="disk">',
+    '      <driver name="qemu" type="raw"/>',
+    `      <source file="${e(spec.seed)}"/>`,
+    '      <target dev="vdb" bus="virtio"/>',
+    '      <readonly/>',
+    '    </disk>',
+    '    <interface type="network">',
+    `      <source network="${e(spec.network)}"/>`,
+    '      <model type="virtio"/>',
+    '    </interface>',
+    '    <serial type="file">',
+    `      <source path="${e(spec.consoleLog)}"/>`,
+    '      <target port="0"/>',
+    '    </serial>',
+    '    <console type="file">',
+    `      <source path="${e(spec.consoleLog)}"/>`,
+    '      <target type="serial" port="0"/>',
+    '    </console>',
+    '    <memballoon model="none"/>',
+    '  </devices>',
+    '</domain>',
+    '',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+}

@@ -1,0 +1,98 @@
+// Parsers of virsh and qemu-img output. Tested on outputs recorded from real runs (test/fixtures).
+import type { VmState } from '~/contract/capsul';
+
+/** `virsh list --all`: the table of domains with their state (which may contain spaces: "shut off"). */
+export function parseListAll(stdout: string): { name: string; state: string }[] {
+  const rows: { name: string; state: string }[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /^\s*(\d+|-)\s+(\S+)\s+(\S.*?)\s*$/.exec(line);
+    if (match && match[2] !== 'Name') rows.push({ name: match[2]!, state: match[3]! });
+  }
+  return rows;
+}
+
+/** libvirt's state words as a capsul state. */
+export function toVmState(virshState: string): VmState {
+  switch (virshState.trim()) {
+    case 'running':
+    case 'idle':
+    case 'blocked':
+      return 'running';
+    case 'paused':
+    case 'pmsuspended':
+      return 'paused';
+    case 'in shutdown':
+      return 'shutting_down';
+    case 'crashed':
+      return 'crashed';
+    default: // 'shut off', 'no state'
+      return 'stopped';
+  }
+}
+
+/** `virsh domifaddr <dom> --source lease`: the first IPv4 and IPv6 address, without prefix length. */
+export function parseDomifaddr(stdout: string): { ipv4?: string; ipv6?: string } {
+  const found: { ipv4?: string; ipv6?: string } = {};
+  for (const line of stdout.split('\n')) {
+    const match = /^\s*\S+\s+[0-9a-f:]{17}\s+(ipv4|ipv6)\s+([0-9a-fA-F.:]+)\/\d+\s*$/.exec(line);
+    if (match) found[match[1] as 'ipv4' | 'ipv6'] ??= match[2]!;
+  }
+  return found;
+}
+
+export type NodeMemory = { totalKib: number; freeKib: number; buffersKib: number; cachedKib: number };
+
+/** `virsh nodememstats`. */
+export function parseNodeMemStats(stdout: string): NodeMemory {
+  const value = (key: string) => {
+    const match = new RegExp(`^${key}\\s*:\\s*(\\d+) KiB`, 'm').exec(stdout);
+    if (!match) throw new Error(`virsh nodememstats: no "${key}" in its output`);
+    return Number(match[1]);
+  };
+  return { totalKib: value('total'), freeKib: value('free'), buffersKib: value('buffers'), cachedKib: value('cached') };
+}
+
+/** `virsh domstats --balloon --state`: each domain's maximum memory (KiB) and whether it is running. */
+export function parseDomstats(stdout: string): Map<string, { maxMemoryKib: number; state: number }> {
+  const domains = new Map<string, { maxMemoryKib: number; state: number }>();
+  let current: { maxMemoryKib: number; state: number } | undefined;
+  for (const line of stdout.split('\n')) {
+    const domain = /^Domain: '(.+)'$/.exec(line);
+    if (domain) {
+      current = { maxMemoryKib: 0, state: 0 };
+      domains.set(domain[1]!, current);
+      continue;
+    }
+    const field = /^\s+(state\.state|balloon\.maximum)=(\d+)$/.exec(line);
+    if (field && current) {
+      if (field[1] === 'state.state') current.state = Number(field[2]);
+      else current.maxMemoryKib = Number(field[2]);
+    }
+  }
+  return domains;
+}
+
+export type ImageInfo = { format: string; virtualSize: number; actualSize: number; backingFile?: string };
+
+/** `qemu-img info --output=json`. */
+export function parseQemuImgInfo(stdout: string): ImageInfo {
+  const info = JSON.parse(stdout) as Record<string, unknown>;
+  if (typeof info.format !== 'string' || typeof info['virtual-size'] !== 'number') {
+    throw new Error('qemu-img info: unexpected output');
+  }
+  return {
+    format: info.format,
+    virtualSize: info['virtual-size'],
+    actualSize: typeof info['actual-size'] === 'number' ? info['actual-size'] : 0,
+    backingFile: typeof info['full-backing-filename'] === 'string' ? info['full-backing-filename'] : undefined,
+  };
+}
+
+/** virsh's way of saying the domain does not exist. */
+export function isNoSuchDomain(stderr: string): boolean {
+  return /failed to get domain|Domain not found|no domain with matching name/i.test(stderr);
+}
+
+export function isNotRunning(stderr: string): boolean {
+  return /domain is not running|Domain is not running/i.test(stderr);
+}

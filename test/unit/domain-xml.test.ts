@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { metaData, userData } from '~/spoke/hypervisor/libvirt/cloud-init';
+import { domainXml, xmlEscape } from '~/spoke/hypervisor/libvirt/domain-xml';
+
+const spec = {
+  name: 'capsul-abcdefghij',
+  type: 'qemu' as const,
+  memoryMb: 128,
+  vcpus: 2,
+  disk: '/d/capsul-abcdefghij.qcow2',
+  seed: '/d/capsul-abcdefghij-seed.iso',
+  network: 'default',
+  consoleLog: '/d/capsul-abcdefghij.console.log',
+  metadata: { diskGb: 10, image: 'debian-12', operationId: 'op' },
+};
+
+describe('domain XML', () => {
+  test('a disk-booted capsul: virtio disk and NIC on the network, seed read-only, serial console to a file', () => {
+    const xml = domainXml(spec);
+    assert.match(xml, /^<domain type="qemu">/);
+    assert.match(xml, /<name>capsul-abcdefghij<\/name>/);
+    assert.match(xml, /<memory unit="MiB">128<\/memory>/);
+    assert.match(xml, /<vcpu>2<\/vcpu>/);
+    assert.match(xml, /<boot dev="hd"\/>/);
+    assert.match(xml, /<source file="\/d\/capsul-abcdefghij.qcow2"\/>\s*<target dev="vda" bus="virtio"\/>/);
+    assert.match(xml, /<source file="\/d\/capsul-abcdefghij-seed.iso"\/>\s*<target dev="vdb" bus="virtio"\/>\s*<readonly\/>/);
+    assert.match(xml, /<interface type="network">\s*<source network="default"\/>\s*<model type="virtio"\/>/);
+    assert.match(xml, /<serial type="file">\s*<source path="\/d\/capsul-abcdefghij.console.log"\/>/);
+    assert.match(xml, /<capsul:diskGb>10<\/capsul:diskGb>/);
+    assert.doesNotMatch(xml, /<kernel>|host-passthrough/);
+  });
+
+  test('direct kernel boot, kvm, and escaping', () => {
+    const xml = domainXml({ ...spec, type: 'kvm', directBoot: { kernel: '/i/vmlinuz', initrd: '/i/initrd.gz', cmdline: 'console=ttyS0 a<b & "c"' } });
+    assert.match(xml, /<domain type="kvm">/);
+    assert.match(xml, /<kernel>\/i\/vmlinuz<\/kernel>\s*<initrd>\/i\/initrd.gz<\/initrd>/);
+    assert.match(xml, /<cmdline>console=ttyS0 a&lt;b &amp; &quot;c&quot;<\/cmdline>/);
+    assert.match(xml, /<cpu mode="host-passthrough"\/>/);
+    assert.doesNotMatch(xml, /<boot dev/);
+    assert.equal(xmlEscape(`<'&">`), '&lt;&apos;&amp;&quot;&gt;');
+  });
+});
+
+describe('cloud-init NoCloud seed', () => {
+  test('meta-data names the instance and the host; user-data carries the keys as YAML strings', () => {
+    assert.equal(metaData('capsul-abcdefghij'), 'instance-id: capsul-abcdefghij\nlocal-hostname: capsul-abcdefghij\n');
+    assert.equal(
+      userData('capsul-abcdefghij', ['ssh-ed25519 AAAA a@b', 'ssh-rsa BBBB "quoted" \\ c']),
+      '#cloud-config\nhostname: capsul-abcdefghij\nssh_authorized_keys:\n  - "ssh-ed25519 AAAA a@b"\n  - "ssh-rsa BBBB \\"quoted\\" \\\\ c"\n',
+    );
+  });
+});

@@ -1,0 +1,75 @@
+// The virsh and qemu-img parsers, on outputs recorded from real runs on this kind of machine
+// (test/fixtures, captured from libvirt 9.0 / QEMU 7.2 on Debian 12 with the test guest).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  isNoSuchDomain,
+  isNotRunning,
+  parseDomifaddr,
+  parseDomstats,
+  parseListAll,
+  parseNodeMemStats,
+  parseQemuImgInfo,
+  toVmState,
+} from '~/spoke/hypervisor/libvirt/parse';
+
+const fixture = (name: string) => readFileSync(path.join(import.meta.dirname, '../fixtures', name), 'utf8');
+
+describe('virsh output', () => {
+  test('list --all, in every state the test guest went through', () => {
+    assert.deepEqual(parseListAll(fixture('virsh/list-all-running.txt')), [{ name: 'capsul-dbg0000001', state: 'running' }]);
+    assert.deepEqual(parseListAll(fixture('virsh/list-all-stopped.txt')), [{ name: 'capsul-dbg0000001', state: 'shut off' }]);
+    assert.deepEqual(parseListAll(fixture('virsh/list-all-paused.txt')), [{ name: 'capsul-dbg0000001', state: 'paused' }]);
+    assert.deepEqual(parseListAll(' Id   Name   State\n--------------------\n\n'), []);
+  });
+
+  test('states map onto capsul states', () => {
+    assert.equal(toVmState(fixture('virsh/domstate-running.txt')), 'running');
+    assert.equal(toVmState(fixture('virsh/domstate-shut-off.txt')), 'stopped');
+    assert.equal(toVmState(fixture('virsh/domstate-after-shutdown-request.txt')), 'running');
+    assert.equal(toVmState('paused'), 'paused');
+    assert.equal(toVmState('in shutdown'), 'shutting_down');
+    assert.equal(toVmState('crashed'), 'crashed');
+    assert.equal(toVmState('pmsuspended'), 'paused');
+  });
+
+  test('domifaddr --source lease gives the address without its prefix length', () => {
+    assert.deepEqual(parseDomifaddr(fixture('virsh/domifaddr-lease.txt')), { ipv4: '192.168.122.210' });
+    assert.deepEqual(parseDomifaddr(' Name       MAC address          Protocol     Address\n-----\n'), {});
+  });
+
+  test('nodememstats', () => {
+    assert.deepEqual(parseNodeMemStats(fixture('virsh/nodememstats.txt')), {
+      totalKib: 24683656, freeKib: 24001296, buffersKib: 4380, cachedKib: 402860,
+    });
+    assert.throws(() => parseNodeMemStats('nonsense'), /no "total"/);
+  });
+
+  test('domstats --balloon --state, running and shut off', () => {
+    assert.deepEqual([...parseDomstats(fixture('virsh/domstats-one-running.txt'))], [['capsul-dbg0000001', { maxMemoryKib: 131072, state: 1 }]]);
+    assert.deepEqual([...parseDomstats(fixture('virsh/domstats-one-stopped.txt'))], [['capsul-dbg0000001', { maxMemoryKib: 131072, state: 5 }]]);
+  });
+
+  test('errors: a missing domain, a domain that is not running', () => {
+    assert.ok(isNoSuchDomain(fixture('virsh/domstate-missing.stderr.txt')));
+    assert.ok(isNoSuchDomain(fixture('virsh/domstate-undefined.stderr.txt')));
+    assert.ok(isNoSuchDomain(fixture('virsh/shutdown-missing.stderr.txt')));
+    assert.ok(!isNoSuchDomain(fixture('virsh/domifaddr-not-running.stderr.txt')));
+    assert.ok(isNotRunning(fixture('virsh/domifaddr-not-running.stderr.txt')));
+    assert.ok(!isNotRunning(fixture('virsh/start-already-running.stderr.txt')));
+  });
+});
+
+describe('qemu-img info', () => {
+  test('an overlay on the test guest base, and the base itself', () => {
+    assert.deepEqual(parseQemuImgInfo(fixture('qemu-img-info-overlay.json')), {
+      format: 'qcow2', virtualSize: 1073741824, actualSize: 331776, backingFile: '/var/lib/capsul-dev/images/capsul-test-guest.qcow2',
+    });
+    const base = parseQemuImgInfo(fixture('qemu-img-info-base.json'));
+    assert.equal(base.format, 'qcow2');
+    assert.equal(base.virtualSize, 64 * 1024 * 1024);
+    assert.equal(base.backingFile, undefined);
+  });
+});
