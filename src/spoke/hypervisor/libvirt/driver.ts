@@ -236,12 +236,12 @@ export class LibvirtHypervisor implements Hypervisor {
    */
   private async waitForAddress(id: string): Promise<{ ipv4?: string; ipv6?: string }> {
     const deadline = Date.now() + this.cfg.readyTimeoutMs;
-    for (const interval = 250; Date.now() < deadline; ) {
+    while (Date.now() < deadline) {
       const state = await this.domstate(id);
       if (state !== 'running') throw new Error(`the guest is ${state ?? 'gone'} instead of running`);
       const address = await this.addresses(id);
       if (address.ipv4) return address;
-      await sleep(interval);
+      await sleep(250);
     }
     throw new Error(`no DHCP lease on network ${this.cfg.network} within ${Math.round(this.cfg.readyTimeoutMs / 1000)} s`);
   }
