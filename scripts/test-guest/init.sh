@@ -85,6 +85,6 @@ ip link set lo up
 for try in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
 ip link set eth0 up
 httpd -p 80 -h /www
-until udhcpc -i eth0 -s /bin/dhcp-event -t 5 -T 2 -A 1 -b -x hostname:"$name"; do say "no DHCP lease yet; retrying"; sleep 1; done
+until udhcpc -i eth0 -s /bin/dhcp-event -t 10 -T 1 -A 1 -b -x hostname:"$name"; do say "no DHCP lease yet; retrying"; sleep 1; done
 say "ready"
 while true; do sleep 3600; done
