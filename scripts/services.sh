@@ -3,6 +3,7 @@
 # PostgreSQL 15 (a role that may create test databases) and libvirt (virtlogd, libvirtd, the default network
 # and storage pool). Prints `export TEST_DATABASE_URL=…` for the caller to eval. Idempotent.
 set -euo pipefail
+exec 3>&1 1>&2   # everything goes to stderr but the export line, which goes to the caller's stdout (fd 3)
 
 # ---- PostgreSQL --------------------------------------------------------------------------------------
 cluster=$(pg_lsclusters -h | awk 'NR==1 {print $1" "$2}')
@@ -11,14 +12,14 @@ cluster=$(pg_lsclusters -h | awk 'NR==1 {print $1" "$2}')
 pg_ctlcluster $cluster start 2>/dev/null || true
 for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
 pg_isready -q -h 127.0.0.1 || { echo "PostgreSQL did not start" >&2; exit 1; }
-runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 <<'SQL' >&2
+runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 <<'SQL'
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'capsul_test') THEN
     CREATE ROLE capsul_test LOGIN CREATEDB PASSWORD 'capsul_test';
   END IF;
 END $$;
 SQL
-echo "export TEST_DATABASE_URL=postgresql://capsul_test:capsul_test@127.0.0.1:5432/postgres"
+echo "export TEST_DATABASE_URL=postgresql://capsul_test:capsul_test@127.0.0.1:5432/postgres" >&3
 
 # ---- libvirt -------------------------------------------------------------------------------------------
 command -v libvirtd >/dev/null || { echo "libvirt is not installed: skipping it" >&2; exit 0; }
@@ -32,13 +33,13 @@ pgrep -x libvirtd >/dev/null || libvirtd -d -p /run/libvirtd.pid
 for _ in $(seq 1 120); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.5; done
 virsh -c qemu:///system version >/dev/null || { echo "libvirtd did not answer" >&2; exit 1; }
 if ! virsh -c qemu:///system net-info default >/dev/null 2>&1; then
-  virsh -c qemu:///system net-define /usr/share/libvirt/networks/default.xml >&2
+  virsh -c qemu:///system net-define /usr/share/libvirt/networks/default.xml
 fi
 virsh -c qemu:///system net-start default >/dev/null 2>&1 || true
 virsh -c qemu:///system net-autostart default >/dev/null 2>&1 || true
 if ! virsh -c qemu:///system pool-info default >/dev/null 2>&1; then
-  virsh -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images >&2
+  virsh -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images
   virsh -c qemu:///system pool-build default >&2 || true
 fi
 virsh -c qemu:///system pool-start default >/dev/null 2>&1 || true
-echo "libvirt ready" >&2
+echo "libvirt ready"
