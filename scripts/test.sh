@@ -18,9 +18,21 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 fi
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(test/unit test/db test/integration test/libvirt)
+[ ${#targets[@]} -gt 0 ] || targets=(test/unit test/db test/integration test/libvirt e2e)
 files=()
+browser=false
 for t in "${targets[@]}"; do
-  if [ -d "$t" ]; then files+=("$t"/*.test.ts); else files+=("$t"); fi
+  case "$t" in
+    e2e|e2e/) browser=true ;;
+    *) if [ -d "$t" ]; then files+=("$t"/*.test.ts); else files+=("$t"); fi ;;
+  esac
 done
-npx tsx --test --test-force-exit --test-concurrency=1 --test-reporter=spec "${files[@]}"
+status=0
+if [ ${#files[@]} -gt 0 ]; then
+  npx tsx --test --test-force-exit --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+fi
+if $browser; then
+  echo "capsul: browser suite (Playwright, Debian's chromium)" >&2
+  npx playwright test -c e2e/playwright.config.ts || status=$?
+fi
+exit $status

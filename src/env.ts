@@ -22,12 +22,31 @@ const schema = z
     HUB_MODE: bool.default(true),
     SPOKE_MODE: bool.default(true),
     ALLOW_INSECURE_HTTP: bool.default(false),
+    // Development conveniences: the /dev/mailbox page showing sign-in links when no SMTP is configured.
+    DEV_MODE: bool.default(false),
 
     // hub
     PORT: port.default(3000),
     BIND_ADDRESS: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default('0.0.0.0'),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgresql:// URL (unset: embedded PGlite)' }).optional(),
     HUB_ADMIN_TOKEN: token.optional(),
+    // The hub's address as people's browsers reach it, for links in mail. Default https://localhost:$PORT.
+    PUBLIC_URL: httpsUrl.optional(),
+    // Accounts (emails) that may use the admin pages, comma-separated.
+    ADMIN_EMAILS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean))
+      .pipe(z.array(z.email({ message: 'must be a comma-separated list of email addresses' }))),
+    // Mail: smtp://user:password@host:587 or smtps://…:465. Unset: sign-in links go to the hub's log (and, with
+    // DEV_MODE on, to the /dev/mailbox page).
+    SMTP_URL: z.url({ protocol: /^smtps?$/, message: 'must be an smtp:// or smtps:// URL' }).optional(),
+    MAIL_FROM: z.string().min(3).max(200).default('Capsul <capsul@localhost>'),
+    // Behind a reverse proxy: take the client address from the last X-Forwarded-For hop.
+    TRUST_PROXY: bool.default(false),
+    LOGIN_LINKS_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
+    LOGIN_LINKS_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(20),
+    SESSION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
     HEARTBEAT_PERIOD_MS: ms.default(5000),
     ONLINE_WINDOW_MS: ms.optional(),
     SPOKE_CALL_TIMEOUT_MS: ms.default(5000),
@@ -89,6 +108,7 @@ const schema = z
   });
 
 export type Env = z.infer<typeof schema> & {
+  PUBLIC_URL: string;
   ONLINE_WINDOW_MS: number;
   SPOKE_STATE_DIR: string;
   SPOKE_IMAGES_DIR: string;
@@ -112,6 +132,7 @@ export function parseEnv(source: NodeJS.ProcessEnv): Env {
   return {
     ...e,
     DATA_DIR: dataDir,
+    PUBLIC_URL: e.PUBLIC_URL ?? `https://localhost:${e.PORT}`,
     ONLINE_WINDOW_MS: e.ONLINE_WINDOW_MS ?? e.HEARTBEAT_PERIOD_MS * 3,
     SPOKE_STATE_DIR: path.resolve(/*turbopackIgnore: true*/ e.SPOKE_STATE_DIR ?? path.join(dataDir, 'spoke')),
     SPOKE_IMAGES_DIR: path.resolve(/*turbopackIgnore: true*/ e.SPOKE_IMAGES_DIR ?? path.join(dataDir, 'images')),

@@ -1,3 +1,7 @@
+import { redirect } from 'next/navigation';
+
+export const dynamic = 'force-dynamic';
+
 export default function Home() {
-  return <main><h1>Capsul</h1></main>;
+  redirect('/capsuls');
 }

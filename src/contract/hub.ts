@@ -6,7 +6,14 @@ import { driverName } from './spoke';
 
 export const SPOKE_HOST_ID_HEADER = 'x-spoke-host-id';
 
-export const spokeHeartbeatInput = z.object({ driver: driverName }).optional();
+export const spokeHeartbeatInput = z
+  .object({
+    driver: driverName,
+    // What the host can still give capsuls, so the hub can show it without asking every host.
+    freeMemoryMb: z.number().int().optional(),
+    freeDiskGb: z.number().int().optional(),
+  })
+  .optional();
 
 export const claimInput = z.object({ operationId });
 

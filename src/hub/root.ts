@@ -1,14 +1,24 @@
 // The hub router: only composes the routers, one per domain noun.
+import { accountRouter } from './routers/account';
+import { authRouter } from './routers/auth';
 import { capsulRouter } from './routers/capsul';
+import { catalogRouter } from './routers/catalog';
+import { driftRouter } from './routers/drift';
 import { fleetRouter } from './routers/fleet';
 import { hostRouter } from './routers/host';
 import { imageRouter } from './routers/image';
 import { operationRouter } from './routers/operation';
+import { sshKeyRouter } from './routers/ssh-key';
 import { spokeRouter } from './routers/spoke';
 import { createCallerFactory, router } from './trpc';
 
 export const hubRouter = router({
   spoke: spokeRouter,
+  auth: authRouter,
+  account: accountRouter,
+  sshKey: sshKeyRouter,
+  catalog: catalogRouter,
+  drift: driftRouter,
   host: hostRouter,
   capsul: capsulRouter,
   fleet: fleetRouter,

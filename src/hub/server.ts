@@ -8,6 +8,7 @@ import type { Logger } from '~/lib/log';
 import type { TlsMaterial } from '~/lib/tls';
 import { hashToken } from '~/lib/tokens';
 import { openDatabase, setDatabase } from './db/client';
+import { stampClientAddress } from './client-address';
 import { applyMigrations } from './db/schema-engine';
 import { seedCatalogs } from './db/seed';
 import { startHeartbeats } from './heartbeat';
@@ -33,7 +34,10 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   const app = next({ dev: false, dir: opts.dir ?? process.cwd(), hostname: env.BIND_ADDRESS, port: env.PORT });
   await app.prepare();
   const handle = app.getRequestHandler();
-  const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => void handle(req, res));
+  const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    stampClientAddress(req, env.TRUST_PROXY);
+    void handle(req, res);
+  });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

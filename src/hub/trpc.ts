@@ -1,8 +1,11 @@
 // The hub's tRPC setup, in three parts (the create-t3-app layout):
-//   1. context: the database and the request's headers;
+//   1. context: the database, the request's headers, and the response headers (for the session cookie);
 //   2. initTRPC with superjson and an error formatter that names bad fields;
-//   3. procedure builders, where authentication lives: spokeProcedure (a Host's id + token) and
-//      adminProcedure (the operator's admin token, used by the CLI).
+//   3. procedure builders, where authentication lives:
+//      spokeProcedure  a Host's id + token (PROTOCOL.md, hub router for spokes);
+//      actorProcedure  a signed-in account (session cookie) or the operator's admin token (CLI);
+//      accountProcedure  a signed-in account;
+//      adminProcedure  the admin token, or an account listed in ADMIN_EMAILS.
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { SPOKE_HOST_ID_HEADER } from '~/contract/hub';
@@ -10,13 +13,21 @@ import { HOST_ID_PATTERN } from '~/contract/ids';
 import { env } from '~/env';
 import { formatError } from '~/lib/trpc-errors';
 import { bearerToken, hashToken, tokenMatches, tokenMatchesHash } from '~/lib/tokens';
+import { readCookie, SESSION_COOKIE } from './auth/cookies';
+import { findSession } from './auth/sessions';
+import { CLIENT_ADDRESS_HEADER } from './client-address';
 import { db, type Db } from './db/client';
+import type { Scope } from './operations';
 
 // 1. context
-export type HubContext = { db: Db; headers: Headers };
+export type HubContext = { db: Db; headers: Headers; resHeaders?: Headers };
 
-export function createHubContext(opts: { headers: Headers }): HubContext {
-  return { db: db(), headers: opts.headers };
+export function createHubContext(opts: { headers: Headers; resHeaders?: Headers }): HubContext {
+  return { db: db(), headers: opts.headers, resHeaders: opts.resHeaders };
+}
+
+export function clientAddress(ctx: HubContext): string {
+  return ctx.headers.get(CLIENT_ADDRESS_HEADER) ?? 'unknown';
 }
 
 // 2. initTRPC
@@ -27,7 +38,7 @@ export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure;
 
 // 3. procedure builders
-const unauthorized = () => new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong credentials' });
+const unauthorized = (message = 'missing or wrong credentials') => new TRPCError({ code: 'UNAUTHORIZED', message });
 // Compared against when the host id is unknown, so an unknown id costs the same as a wrong token.
 const NO_HOST_HASH = hashToken('no such host');
 
@@ -41,10 +52,58 @@ export const spokeProcedure = t.procedure.use(async ({ ctx, next }) => {
   return next({ ctx: { hostId: host.id } });
 });
 
-/** The operator: `Authorization: Bearer <HUB_ADMIN_TOKEN>`. */
-export const adminProcedure = t.procedure.use(async ({ ctx, next }) => {
-  const token = bearerToken(ctx.headers.get('authorization'));
-  const expected = env().HUB_ADMIN_TOKEN;
-  if (!token || !expected || !tokenMatches(token, expected)) throw unauthorized();
-  return next({ ctx: { actor: 'cli' } });
+/** Who is asking: recorded on every operation as `actor`, and the base of every access decision. */
+export type Actor = {
+  label: string;
+  isAdmin: boolean;
+  accountId?: string;
+  email?: string;
+  sessionToken?: string;
+};
+
+/** A browser's mutation must come from the console's own origin (the cookie alone is not enough: CSRF). */
+function sameOrigin(headers: Headers): boolean {
+  const origin = headers.get('origin');
+  const host = headers.get('host');
+  if (!origin || !host) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+export const actorProcedure = t.procedure.use(async ({ ctx, type, next }) => {
+  const bearer = bearerToken(ctx.headers.get('authorization'));
+  if (bearer) {
+    const adminToken = env().HUB_ADMIN_TOKEN;
+    if (!adminToken || !tokenMatches(bearer, adminToken)) throw unauthorized();
+    const actor: Actor = { label: 'cli', isAdmin: true };
+    return next({ ctx: { actor } });
+  }
+  const token = readCookie(ctx.headers.get('cookie'), SESSION_COOKIE);
+  const session = token ? await findSession(ctx.db, token, env().SESSION_DAYS) : null;
+  if (!session || !token) throw unauthorized('sign in first');
+  if (type === 'mutation' && !sameOrigin(ctx.headers)) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'refused: the request did not come from this site' });
+  }
+  const { email, id } = session.account;
+  const actor: Actor = { label: `account:${email}`, isAdmin: env().ADMIN_EMAILS.includes(email), accountId: id, email, sessionToken: token };
+  return next({ ctx: { actor } });
 });
+
+export const accountProcedure = actorProcedure.use(({ ctx, next }) => {
+  const { accountId, email } = ctx.actor;
+  if (!accountId || !email) throw new TRPCError({ code: 'FORBIDDEN', message: 'this needs a signed-in account, not the admin token' });
+  return next({ ctx: { account: { id: accountId, email } } });
+});
+
+export const adminProcedure = actorProcedure.use(({ ctx, next }) => {
+  if (!ctx.actor.isAdmin) throw new TRPCError({ code: 'FORBIDDEN', message: 'admins only' });
+  return next();
+});
+
+/** Which capsuls an actor reaches by id: admins any, an account its own. */
+export function scopeOf(actor: Actor): Scope {
+  return actor.isAdmin ? {} : { ownerId: actor.accountId ?? 'none' };
+}

@@ -87,7 +87,9 @@ export class Spoke {
 
   /** Tells the hub this spoke is alive (and which driver it runs); throws when the hub does not answer. */
   async heartbeatHub(): Promise<void> {
-    await this.hub.spoke.heartbeat.mutate({ driver: this.hypervisor.driver });
+    // Capacity rides along; if the hypervisor cannot say, the heartbeat still proves reachability.
+    const free = await this.hypervisor.resources().then((r) => this.free(r), () => undefined);
+    await this.hub.spoke.heartbeat.mutate({ driver: this.hypervisor.driver, ...free });
   }
 
   /** Waits for creates in progress (used at shutdown and by tests). */

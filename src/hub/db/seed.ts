@@ -9,9 +9,9 @@ export const DEFAULT_SIZES = [
 ];
 
 export const DEFAULT_IMAGES = [
-  { id: 'debian-12', name: 'Debian 12 (bookworm)', file: 'debian-12-genericcloud-amd64.qcow2', sortOrder: 10 },
-  { id: 'ubuntu-24.04', name: 'Ubuntu 24.04 LTS', file: 'ubuntu-24.04-server-cloudimg-amd64.img', sortOrder: 20 },
-  { id: 'alpine-3.20', name: 'Alpine Linux 3.20', file: 'alpine-3.20-cloudinit-amd64.qcow2', sortOrder: 30 },
+  { id: 'debian-12', name: 'Debian 12 (bookworm)', file: 'debian-12-genericcloud-amd64.qcow2', loginUser: 'debian', sortOrder: 10 },
+  { id: 'ubuntu-24.04', name: 'Ubuntu 24.04 LTS', file: 'ubuntu-24.04-server-cloudimg-amd64.img', loginUser: 'ubuntu', sortOrder: 20 },
+  { id: 'alpine-3.20', name: 'Alpine Linux 3.20', file: 'alpine-3.20-cloudinit-amd64.qcow2', loginUser: 'alpine', sortOrder: 30 },
 ];
 
 export async function seedCatalogs(db: Db): Promise<void> {

@@ -4,9 +4,10 @@
 import { TRPCError } from '@trpc/server';
 import { createInput, type CreateInput } from '~/contract/spoke';
 import type { Db } from '../db/client';
+import { capsulChanged } from '../events';
 
 export async function claimOperation(db: Db, hostId: string, operationId: string): Promise<CreateInput> {
-  const won = await db.$queryRaw<{ payload: unknown }[]>`
+  const won = await db.$queryRaw<{ payload: unknown; capsulId: string | null }[]>`
     WITH won AS (
       UPDATE "Operation" AS o
          SET state = 'assigned', "hostId" = ${hostId}, "updatedAt" = now() AT TIME ZONE 'UTC'
@@ -22,8 +23,11 @@ export async function claimOperation(db: Db, hostId: string, operationId: string
          SET "hostId" = ${hostId}, state = 'creating', "updatedAt" = now() AT TIME ZONE 'UTC'
         FROM won WHERE c.id = won."capsulId"
     )
-    SELECT payload FROM won`;
-  if (won[0]) return createInput.parse(won[0].payload);
+    SELECT payload, "capsulId" FROM won`;
+  if (won[0]) {
+    capsulChanged(won[0].capsulId);
+    return createInput.parse(won[0].payload);
+  }
 
   // Lost, or asked twice: say which.
   const offer = await db.hostOperation.findUnique({

@@ -4,6 +4,7 @@ import { TRPCError } from '@trpc/server';
 import type { CompleteInput, CompletionResult } from '~/contract/hub';
 import { log } from '~/lib/log';
 import type { Db } from '../db/client';
+import { capsulChanged } from '../events';
 import { json } from './record';
 
 function canonical(value: unknown): string {
@@ -51,6 +52,7 @@ export async function completeOperation(db: Db, hostId: string, { operationId, r
     return true;
   });
   if (applied) {
+    capsulChanged(op.capsulId);
     opLog.info('create completed', { ok: result.ok, ...(result.ok ? { state: result.state, ipv4: result.ipv4 } : { error: result.error }) });
     return { acknowledged: true as const };
   }

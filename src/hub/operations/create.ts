@@ -12,6 +12,7 @@ import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { fanOut, type HostOutcome } from './fan-out';
 import { onlineHosts } from './hosts';
+import { capsulChanged } from '../events';
 import { json, type Actor } from './record';
 
 export type CreateRequest = {
@@ -92,6 +93,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
     },
   });
 
+  capsulChanged(id);
   const outcomes = await fanOut(hosts, env().SPOKE_CALL_TIMEOUT_MS, (s, signal) => s.create.mutate(payload, { signal }), createOutput);
   const answers = outcomes.map(statusOf);
   await recordAnswers(db, operationId, answers);
@@ -108,6 +110,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
     });
     if (failed.count === 1) {
       await db.capsul.update({ where: { id }, data: { state: 'failed', error: `no host could take it: ${reason}`, deletedAt: new Date() } });
+      capsulChanged(id);
       opLog.warn('create failed: no host could take it', { hosts: answers });
       const message = `no host could take this capsul: ${reason}`;
       throw new TRPCError({ code: 'PRECONDITION_FAILED', message, cause: new HostsError(message, answers) });
@@ -122,6 +125,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
       db.operation.update({ where: { id: operationId }, data: { state: 'conflict', error } }),
       db.capsul.update({ where: { id }, data: { state: 'failed', error } }),
     ]);
+    capsulChanged(id);
     opLog.error('create conflict: more than one host claims it', { saidAssigned, owner });
     throw new TRPCError({ code: 'CONFLICT', message: error, cause: new HostsError(error, answers) });
   }

@@ -5,6 +5,7 @@ import { destroyOutput, getOutput, vmStateOutput } from '~/contract/spoke';
 import { env } from '~/env';
 import { HostsError } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
+import { capsulChanged } from '../events';
 import { callHost, type HostOutcome } from './fan-out';
 import { finishOperation, startOperation, type Actor } from './record';
 
@@ -58,6 +59,7 @@ export async function getCapsul(db: Db, actor: Actor, id: string, scope: Scope) 
       ? [db.capsul.update({ where: { id }, data: { state: onHost.state, ipv4: onHost.ipv4 ?? null, ipv6: onHost.ipv6 ?? null } })]
       : [];
   await finishOperation(db, op.id, outcome, refresh);
+  capsulChanged(id);
   if (!outcome.ok) throw hostFailed(outcome);
   return { operationId: op.id, capsul: { ...capsul, ...(refresh.length && onHost ? onHost : {}) }, onHost };
 }
@@ -76,6 +78,7 @@ export async function setCapsulState(db: Db, actor: Actor, id: string, command: 
   );
   const update = outcome.ok ? [db.capsul.update({ where: { id }, data: { state: outcome.value.state } })] : [];
   await finishOperation(db, op.id, outcome, update);
+  capsulChanged(id);
   if (!outcome.ok) throw hostFailed(outcome);
   return { operationId: op.id, state: outcome.value.state };
 }
@@ -92,6 +95,7 @@ export async function destroyCapsul(db: Db, actor: Actor, id: string, scope: Sco
       db.operation.update({ where: { id: op.id }, data: { state: 'completed', completedAt: now } }),
       db.capsul.update({ where: { id }, data: { state: 'deleted', deletedAt: now } }),
     ]);
+    capsulChanged(id);
     return { operationId: op.id, destroyed: true as const };
   }
   const host = capsul.host;
@@ -99,6 +103,7 @@ export async function destroyCapsul(db: Db, actor: Actor, id: string, scope: Sco
   const outcome = await callHost(host, env().SPOKE_CALL_TIMEOUT_MS, (s, signal) => s.destroy.mutate({ id }, { signal }), destroyOutput);
   const update = outcome.ok ? [db.capsul.update({ where: { id }, data: { state: 'deleted', deletedAt: now } })] : [];
   await finishOperation(db, op.id, outcome, update);
+  capsulChanged(id);
   if (!outcome.ok) throw hostFailed(outcome);
   return { operationId: op.id, destroyed: true as const };
 }

@@ -1,4 +1,5 @@
-// Capsuls: create (async, see operations/create.ts), list, get, start/stop/restart and destroy.
+// Capsuls: create (async, see operations/create.ts), list, read, start/stop/restart, destroy, their
+// operations, and a live feed of changes. Accounts reach their own capsuls; admins reach every capsul.
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { diskGb, memoryMb, vcpus, vmCommand } from '~/contract/capsul';
@@ -6,64 +7,114 @@ import { capsulId, catalogId } from '~/contract/ids';
 import { sshPublicKey } from '~/contract/ssh-key';
 import { ensureAccount } from '../accounts';
 import { findImage, findSize } from '../catalog';
-import { createCapsul, destroyCapsul, getCapsul, setCapsulState } from '../operations';
-import { adminProcedure, router } from '../trpc';
+import { capsulChanges } from '../events';
+import { createCapsul, destroyCapsul, fleetCapacity, getCapsul, setCapsulState } from '../operations';
+import { actorProcedure, router, scopeOf, type Actor } from '../trpc';
+import { email } from './auth';
 
-const email = z.email().max(254).transform((e) => e.toLowerCase());
+const OWNER = { select: { email: true } } as const;
+
+function ownerFilter(actor: Actor, input: { all?: boolean; owner?: string }) {
+  if (input.all || input.owner) {
+    if (!actor.isAdmin) throw new TRPCError({ code: 'FORBIDDEN', message: 'admins only' });
+    return input.owner ? { owner: { email: input.owner } } : {};
+  }
+  // The admin token has no account of its own: it lists everything.
+  return actor.accountId ? { ownerId: actor.accountId } : {};
+}
 
 export const capsulRouter = router({
-  create: adminProcedure
+  create: actorProcedure
     .input(
       z
         .object({
-          owner: email,
           image: catalogId,
           size: catalogId.optional(),
           vcpus: vcpus.optional(),
           memoryMb: memoryMb.optional(),
           diskGb: diskGb.optional(),
+          sshKeyIds: z.array(z.uuid()).max(32).default([]),
           sshAuthorizedKeys: z.array(sshPublicKey).max(32).default([]),
+          owner: email.optional(),
         })
-        .refine((i) => i.size || (i.vcpus && i.memoryMb && i.diskGb), {
-          path: ['size'],
-          message: 'give a size, or vcpus, memoryMb and diskGb',
-        }),
+        .refine((i) => i.size || (i.vcpus && i.memoryMb && i.diskGb), { path: ['size'], message: 'pick a size' }),
     )
     .mutation(async ({ ctx, input }) => {
+      const { actor } = ctx;
+      if (!actor.isAdmin && (input.owner || input.vcpus || input.memoryMb || input.diskGb)) {
+        throw new TRPCError({ code: 'FORBIDDEN', message: 'size: pick one of the offered sizes' });
+      }
+      const ownerEmail = input.owner ?? actor.email;
+      if (!ownerEmail) throw new TRPCError({ code: 'BAD_REQUEST', message: 'owner: give the account the capsul is for' });
+      const owner = await ensureAccount(ctx.db, ownerEmail);
+      const keys = input.sshKeyIds.length
+        ? await ctx.db.sshKey.findMany({ where: { id: { in: input.sshKeyIds }, ownerId: owner.id } })
+        : [];
+      if (keys.length !== input.sshKeyIds.length) throw new TRPCError({ code: 'BAD_REQUEST', message: 'sshKeyIds: one of the keys is not yours' });
       const size = input.size ? await findSize(ctx.db, input.size) : undefined;
       const image = await findImage(ctx.db, input.image);
-      const owner = await ensureAccount(ctx.db, input.owner);
-      return createCapsul(ctx.db, ctx.actor, {
+      return createCapsul(ctx.db, actor.label, {
         ownerId: owner.id,
         vcpus: input.vcpus ?? size!.vcpus,
         memoryMb: input.memoryMb ?? size!.memoryMb,
         diskGb: input.diskGb ?? size!.diskGb,
         image,
-        sshAuthorizedKeys: input.sshAuthorizedKeys,
+        sshAuthorizedKeys: [...new Set([...keys.map((k) => k.content), ...input.sshAuthorizedKeys])],
       });
     }),
 
-  list: adminProcedure
-    .input(z.object({ owner: email.optional(), includeDeleted: z.boolean().default(false) }).default({ includeDeleted: false }))
+  /** Whether any online host can take this size now: asked before a create, so the form can say so. */
+  capacity: actorProcedure.input(z.object({ size: catalogId })).query(async ({ ctx, input }) => {
+    const size = await findSize(ctx.db, input.size);
+    const result = await fleetCapacity(ctx.db, ctx.actor.label, { memoryMb: size.memoryMb, diskGb: size.diskGb });
+    return { available: result.available, ...(ctx.actor.isAdmin ? { hosts: result.hosts, failed: result.failed, offline: result.offline } : {}) };
+  }),
+
+  list: actorProcedure
+    .input(z.object({ all: z.boolean().optional(), owner: email.optional(), includeDeleted: z.boolean().default(false) }).default({ includeDeleted: false }))
     .query(({ ctx, input }) =>
       ctx.db.capsul.findMany({
-        where: { ...(input.includeDeleted ? {} : { deletedAt: null }), ...(input.owner ? { owner: { email: input.owner } } : {}) },
+        where: { ...ownerFilter(ctx.actor, input), ...(input.includeDeleted ? {} : { deletedAt: null }) },
         orderBy: { createdAt: 'desc' },
-        include: { owner: { select: { email: true } } },
+        include: { owner: OWNER },
       }),
     ),
 
-  byId: adminProcedure.input(z.object({ id: capsulId })).query(async ({ ctx, input }) => {
-    const capsul = await ctx.db.capsul.findUnique({ where: { id: input.id }, include: { owner: { select: { email: true } } } });
+  byId: actorProcedure.input(z.object({ id: capsulId })).query(async ({ ctx, input }) => {
+    const capsul = await ctx.db.capsul.findFirst({ where: { id: input.id, ...scopeOf(ctx.actor) }, include: { owner: OWNER } });
     if (!capsul) throw new TRPCError({ code: 'NOT_FOUND', message: `no capsul ${input.id}` });
-    return capsul;
+    const image = await ctx.db.osImage.findUnique({ where: { id: capsul.image }, select: { name: true, loginUser: true } });
+    return { ...capsul, imageName: image?.name ?? capsul.image, loginUser: image?.loginUser ?? 'root' };
   }),
 
-  get: adminProcedure.input(z.object({ id: capsulId })).query(({ ctx, input }) => getCapsul(ctx.db, ctx.actor, input.id, {})),
+  /** Asks the owning host for the capsul's state and address now. */
+  get: actorProcedure.input(z.object({ id: capsulId })).query(({ ctx, input }) => getCapsul(ctx.db, ctx.actor.label, input.id, scopeOf(ctx.actor))),
 
-  setState: adminProcedure
+  setState: actorProcedure
     .input(z.object({ id: capsulId, command: vmCommand }))
-    .mutation(({ ctx, input }) => setCapsulState(ctx.db, ctx.actor, input.id, input.command, {})),
+    .mutation(({ ctx, input }) => setCapsulState(ctx.db, ctx.actor.label, input.id, input.command, scopeOf(ctx.actor))),
 
-  destroy: adminProcedure.input(z.object({ id: capsulId })).mutation(({ ctx, input }) => destroyCapsul(ctx.db, ctx.actor, input.id, {})),
+  destroy: actorProcedure
+    .input(z.object({ id: capsulId }))
+    .mutation(({ ctx, input }) => destroyCapsul(ctx.db, ctx.actor.label, input.id, scopeOf(ctx.actor))),
+
+  operations: actorProcedure.input(z.object({ id: capsulId })).query(async ({ ctx, input }) => {
+    const capsul = await ctx.db.capsul.findFirst({ where: { id: input.id, ...scopeOf(ctx.actor) }, select: { id: true } });
+    if (!capsul) throw new TRPCError({ code: 'NOT_FOUND', message: `no capsul ${input.id}` });
+    return ctx.db.operation.findMany({
+      where: { capsulId: input.id },
+      orderBy: { createdAt: 'desc' },
+      take: 50,
+      select: { id: true, kind: true, state: true, error: true, actor: true, createdAt: true, completedAt: true, hostId: true },
+    });
+  }),
+
+  /** Each change to a capsul this actor may see, as the whole row, pushed over server-sent events. */
+  watch: actorProcedure.subscription(async function* ({ ctx, signal }) {
+    const scope = scopeOf(ctx.actor);
+    for await (const id of capsulChanges(signal)) {
+      const capsul = await ctx.db.capsul.findFirst({ where: { id, ...scope }, include: { owner: OWNER } });
+      if (capsul) yield capsul;
+    }
+  }),
 });

@@ -19,6 +19,8 @@ export const hostRouter = router({
         driver: true,
         lastHealthCheck: true,
         lastError: true,
+        freeMemoryMb: true,
+        freeDiskGb: true,
         createdAt: true,
         _count: { select: { capsuls: { where: { deletedAt: null } } } },
       },

@@ -8,7 +8,11 @@ export const spokeRouter = router({
   heartbeat: spokeProcedure.input(spokeHeartbeatInput).mutation(async ({ ctx, input }) => {
     await ctx.db.host.update({
       where: { id: ctx.hostId },
-      data: { lastHealthCheck: new Date(), lastError: null, ...(input?.driver ? { driver: input.driver } : {}) },
+      data: {
+        lastHealthCheck: new Date(),
+        lastError: null,
+        ...(input ? { driver: input.driver, freeMemoryMb: input.freeMemoryMb ?? null, freeDiskGb: input.freeDiskGb ?? null } : {}),
+      },
     });
     return { ok: true as const };
   }),

@@ -10,7 +10,7 @@ function handler(req: Request) {
     endpoint: '/api/trpc',
     req,
     router: hubRouter,
-    createContext: () => createHubContext({ headers: req.headers }),
+    createContext: ({ resHeaders }) => createHubContext({ headers: req.headers, resHeaders }),
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') log.error('hub procedure failed', { path, err: error.cause ?? error });
     },

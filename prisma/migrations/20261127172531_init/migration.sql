@@ -21,6 +21,8 @@ CREATE TABLE "Host" (
     "driver" TEXT,
     "lastHealthCheck" TIMESTAMP(3),
     "lastError" TEXT,
+    "freeMemoryMb" INTEGER,
+    "freeDiskGb" INTEGER,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" TIMESTAMP(3) NOT NULL,
     "removedAt" TIMESTAMP(3),
@@ -89,6 +91,30 @@ CREATE TABLE "Account" (
 );
 
 -- CreateTable
+CREATE TABLE "Session" (
+    "id" TEXT NOT NULL,
+    "accountId" TEXT NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "lastSeenAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "expiresAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Session_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "LoginToken" (
+    "id" TEXT NOT NULL,
+    "tokenHash" TEXT NOT NULL,
+    "email" TEXT NOT NULL,
+    "clientAddress" TEXT NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "expiresAt" TIMESTAMP(3) NOT NULL,
+    "usedAt" TIMESTAMP(3),
+
+    CONSTRAINT "LoginToken_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
 CREATE TABLE "SshKey" (
     "id" TEXT NOT NULL,
     "ownerId" TEXT NOT NULL,
@@ -107,6 +133,7 @@ CREATE TABLE "OsImage" (
     "kernel" TEXT,
     "initrd" TEXT,
     "cmdline" TEXT,
+    "loginUser" TEXT NOT NULL DEFAULT 'root',
     "enabled" BOOLEAN NOT NULL DEFAULT true,
     "sortOrder" INTEGER NOT NULL DEFAULT 0,
 
@@ -150,6 +177,21 @@ CREATE INDEX "Capsul_state_idx" ON "Capsul"("state");
 CREATE UNIQUE INDEX "Account_email_key" ON "Account"("email");
 
 -- CreateIndex
+CREATE INDEX "Session_accountId_idx" ON "Session"("accountId");
+
+-- CreateIndex
+CREATE INDEX "Session_expiresAt_idx" ON "Session"("expiresAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "LoginToken_tokenHash_key" ON "LoginToken"("tokenHash");
+
+-- CreateIndex
+CREATE INDEX "LoginToken_email_createdAt_idx" ON "LoginToken"("email", "createdAt");
+
+-- CreateIndex
+CREATE INDEX "LoginToken_clientAddress_createdAt_idx" ON "LoginToken"("clientAddress", "createdAt");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "SshKey_ownerId_name_key" ON "SshKey"("ownerId", "name");
 
 -- AddForeignKey
@@ -169,6 +211,9 @@ ALTER TABLE "Capsul" ADD CONSTRAINT "Capsul_ownerId_fkey" FOREIGN KEY ("ownerId"
 
 -- AddForeignKey
 ALTER TABLE "Capsul" ADD CONSTRAINT "Capsul_hostId_fkey" FOREIGN KEY ("hostId") REFERENCES "Host"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Session" ADD CONSTRAINT "Session_accountId_fkey" FOREIGN KEY ("accountId") REFERENCES "Account"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "SshKey" ADD CONSTRAINT "SshKey_ownerId_fkey" FOREIGN KEY ("ownerId") REFERENCES "Account"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -1,0 +1,168 @@
+// The console in a real browser against a hub and two spokes (fake driver) on PostgreSQL, signing in with
+// links that arrive over real SMTP.
+import { expect, test, type Page } from '@playwright/test';
+import { CapsulProcess } from '../test/support/processes';
+import { signIn } from './support/console';
+import { ADMIN, e2eTls, startStack, type Stack } from './support/stack';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvatMdwSOLaKEdOnZWAjMM8ufgWQtrOIXrHIPn9Swud alice@laptop';
+const SHOTS = process.env.CAPSUL_SCREENSHOTS ? 'docs/screenshots' : undefined;
+
+async function shot(page: Page, name: string) {
+  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+test.describe.configure({ mode: 'serial' });
+
+let stack: Stack;
+let aliceCapsul: string;
+
+test.beforeAll(async () => {
+  stack = await startStack();
+});
+test.afterAll(async () => {
+  await stack?.stop();
+});
+
+test('a person signs in with the mailed link, adds a key, creates a capsul and watches it run, restarts and deletes it', async ({ page }) => {
+  await signIn(page, stack, 'alice@example.com');
+  await shot(page, 'capsuls-empty');
+
+  await page.getByRole('link', { name: 'SSH keys' }).click();
+  await page.getByLabel('Name').fill('laptop');
+  await page.getByLabel('Public key').fill(KEY);
+  await page.getByRole('button', { name: 'Add key' }).click();
+  await expect(page.getByRole('cell', { name: 'laptop', exact: true })).toBeVisible();
+  await shot(page, 'keys');
+
+  await page.getByRole('link', { name: 'Capsuls' }).click();
+  await page.getByRole('link', { name: 'Create a capsul' }).click();
+  await page.getByRole('radio', { name: /Small/ }).check();
+  await expect(page.getByText('A host has room for this size.')).toBeVisible();
+  await page.getByLabel('Image').selectOption('debian-12');
+  await page.getByRole('checkbox', { name: /laptop/ }).check();
+  await shot(page, 'create');
+  await page.getByRole('button', { name: 'Create capsul' }).click();
+
+  // The detail page opens while the spoke is still building; the state changes on screen, no reload.
+  await page.waitForURL(/\/capsuls\/capsul-[a-z0-9]{10}$/);
+  aliceCapsul = page.url().split('/').pop()!;
+  const state = page.getByTestId('capsul-state');
+  await expect(state).toHaveText('creating');
+  const navigations: string[] = [];
+  page.on('framenavigated', (f) => f === page.mainFrame() && navigations.push(f.url()));
+  await expect(state).toHaveText('running', { timeout: 30_000 });
+  expect(navigations, 'no reload while waiting').toEqual([]);
+  await expect(page.getByTestId('capsul-address')).toHaveText(/^10\.\d+\.\d+\.\d+$/);
+  await expect(page.getByText(/^ssh debian@10\./)).toBeVisible();
+  await shot(page, 'capsul');
+
+  await page.getByRole('button', { name: 'Restart' }).click();
+  await expect(page.getByRole('row', { name: /power/ }).first()).toContainText('completed');
+  await expect(state).toHaveText('running');
+
+  // The list shows it too.
+  await page.getByRole('link', { name: 'Capsuls' }).first().click();
+  await expect(page.locator(`tr[data-capsul="${aliceCapsul}"]`)).toContainText('running');
+  await shot(page, 'capsuls');
+});
+
+test('another account can neither see nor reach that capsul', async ({ page }) => {
+  await signIn(page, stack, 'bob@example.com');
+  await expect(page.getByText('No capsuls yet.')).toBeVisible();
+  const res = await page.goto(`${stack.url}/capsuls/${aliceCapsul}`);
+  expect(res?.status()).toBe(404);
+  // Nor through the API, from bob's own signed-in page.
+  const statuses = await page.evaluate(async (id) => {
+    const read = await fetch(`/api/trpc/capsul.byId?input=${encodeURIComponent(JSON.stringify({ json: { id } }))}`);
+    const act = await fetch('/api/trpc/capsul.destroy', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: { id } }) });
+    const ops = await fetch(`/api/trpc/capsul.operations?input=${encodeURIComponent(JSON.stringify({ json: { id } }))}`);
+    return [read.status, act.status, ops.status];
+  }, aliceCapsul);
+  expect(statuses).toEqual([404, 404, 404]);
+  // And no admin pages.
+  expect((await page.goto(`${stack.url}/admin/hosts`))?.status()).toBe(404);
+});
+
+test('the owner deletes the capsul after confirming', async ({ page }) => {
+  await signIn(page, stack, 'alice@example.com');
+  await page.goto(`${stack.url}/capsuls/${aliceCapsul}`);
+  await page.getByRole('button', { name: 'Delete capsul' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText(`Delete ${aliceCapsul}?`);
+  await dialog.getByRole('button', { name: 'Delete it' }).click();
+  await page.waitForURL(`${stack.url}/capsuls`);
+  await expect(page.getByText('No capsuls yet.')).toBeVisible();
+});
+
+test('an admin adds a host, gives its token to a new spoke, and sees it come online', async ({ page }) => {
+  await signIn(page, stack, ADMIN);
+  await page.getByRole('link', { name: 'Hosts' }).click();
+  await expect(page.locator('tr[data-host="spoke-1"]')).toContainText('online');
+  const { freePort } = await import('../test/support/processes');
+  const port = await freePort();
+  await page.getByLabel('Id').fill('spoke-3');
+  await page.getByLabel('Spoke URL').fill(`https://127.0.0.1:${port}`);
+  await page.getByRole('button', { name: 'Add host' }).click();
+  const env = await page.getByTestId('host-token').textContent();
+  const token = /SPOKE_HOST_TOKEN=(\S+)/.exec(env ?? '')?.[1];
+  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  await expect(page.locator('tr[data-host="spoke-3"]')).toContainText('offline');
+  await shot(page, 'hosts');
+
+  const spoke = await CapsulProcess.start('spoke-3', {
+    HUB_MODE: 'false', SPOKE_MODE: 'true', SPOKE_PORT: String(port), SPOKE_BIND_ADDRESS: '127.0.0.1',
+    HUB_URL: stack.hub.url, HUB_TOKEN: stack.hub.hubToken, SPOKE_HOST_ID: 'spoke-3', SPOKE_HOST_TOKEN: token!,
+    SPOKE_DRIVER: 'fake', DATA_DIR: `/tmp/capsul-e2e/spoke-3-${port}`,
+    TLS_CERT_FILE: e2eTls.certFile, TLS_KEY_FILE: e2eTls.keyFile, TLS_CA_FILE: e2eTls.caFile,
+  });
+  try {
+    await expect(page.locator('tr[data-host="spoke-3"]')).toContainText('online', { timeout: 30_000 });
+    await expect(page.locator('tr[data-host="spoke-3"]')).toContainText('fake');
+  } finally {
+    await spoke.stop();
+  }
+
+  await page.getByRole('link', { name: 'Operations' }).click();
+  await expect(page.locator('tr[data-operation]').first()).toBeVisible();
+  await shot(page, 'operations');
+  await page.getByRole('link', { name: 'Drift' }).click();
+  await expect(page.getByRole('heading', { name: /In the database, not on their host/ })).toBeVisible();
+  await shot(page, 'drift');
+});
+
+test('bad input on each form shows the error next to the field', async ({ page }) => {
+  await page.goto(`${stack.url}/login`);
+  await page.getByLabel('Email address').fill('not an email');
+  await page.getByRole('button', { name: 'Mail me a sign-in link' }).click();
+  await expect(page.locator('#email-error')).toContainText('enter an email address');
+  await expect(page.getByLabel('Email address')).toHaveAttribute('aria-invalid', 'true');
+
+  await signIn(page, stack, ADMIN);
+  await page.goto(`${stack.url}/keys`);
+  await page.getByLabel('Name').fill('bad');
+  await page.getByLabel('Public key').fill('ssh-rsa not-a-key');
+  await page.getByRole('button', { name: 'Add key' }).click();
+  await expect(page.locator('#content-error')).toContainText('not base64');
+  await page.getByLabel('Name').fill('');
+  await page.getByLabel('Public key').fill(KEY);
+  await page.getByRole('button', { name: 'Add key' }).click();
+  await expect(page.locator('#name-error')).toContainText('give the key a name');
+
+  await page.goto(`${stack.url}/capsuls/new`);
+  await page.getByRole('button', { name: 'Create capsul' }).click();
+  await expect(page.locator('#size-error')).toContainText('Pick a size');
+  await expect(page.locator('#image-error')).toContainText('Choose an image');
+
+  await page.goto(`${stack.url}/admin/hosts`);
+  await page.getByLabel('Id').fill('Bad Id;');
+  await page.getByLabel('Spoke URL').fill('http://127.0.0.1:9');
+  await page.getByRole('button', { name: 'Add host' }).click();
+  await expect(page.locator('#host-id-error')).toContainText('must be 1-63 of [a-z0-9-]');
+  await expect(page.locator('#host-url-error')).toContainText('must be https://');
+
+  await page.goto(`${stack.url}/admin/operations`);
+  await page.getByLabel('Capsul').fill('nope');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page.locator('#f-capsul-error')).toContainText('capsul-');
+});

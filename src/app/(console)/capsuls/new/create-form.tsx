@@ -1,0 +1,134 @@
+'use client';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
+import { fieldErrors, type FieldErrors } from '~/components/errors';
+import { controlProps, Field } from '~/components/field';
+import { formatSize } from '~/components/format';
+import { useTRPC } from '~/trpc/react';
+
+/** Turns the hub's reasons into what the person can do about them. */
+function advice(message: string): string {
+  if (/no host is online/.test(message)) return 'No host is online right now. Try again in a few minutes, or tell the operator.';
+  if (/not enough room/.test(message)) return 'No host has room for this size right now. Pick a smaller size, or try again later.';
+  if (/is not in .* on this host/.test(message)) return 'No host has this image yet. Pick another image, or tell the operator.';
+  return message;
+}
+
+export function CreateForm() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const catalog = useQuery(trpc.catalog.list.queryOptions());
+  const keys = useQuery(trpc.sshKey.list.queryOptions());
+  const [size, setSize] = useState('');
+  const [image, setImage] = useState('');
+  const [keyIds, setKeyIds] = useState<string[]>([]);
+  const [missing, setMissing] = useState<{ size?: string; image?: string }>({});
+  const capacity = useQuery({ ...trpc.capsul.capacity.queryOptions({ size }), enabled: !!size, staleTime: 10_000 });
+  const create = useMutation(trpc.capsul.create.mutationOptions({ onSuccess: (r) => router.push(`/capsuls/${r.capsulId}`) }));
+  const errors: FieldErrors = { ...fieldErrors(create.error, ['size', 'image', 'sshKeyIds']), ...missing };
+  const sizes = catalog.data?.sizes ?? [];
+  const images = catalog.data?.images ?? [];
+
+  return (
+    <form
+      className="stack card"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        const absent = { ...(size ? {} : { size: 'Pick a size.' }), ...(image ? {} : { image: 'Choose an image.' }) };
+        setMissing(absent);
+        if (Object.keys(absent).length === 0) create.mutate({ size, image, sshKeyIds: keyIds });
+      }}
+    >
+      <fieldset aria-describedby={errors.size ? 'size-error' : undefined}>
+        <legend>Size</legend>
+        <div className="choices">
+          {sizes.map((s) => (
+            <label key={s.id} className="choice">
+              <input type="radio" name="size" value={s.id} checked={size === s.id} onChange={() => setSize(s.id)} />
+              <span>
+                <strong>{s.name}</strong>
+                <br />
+                <span className="muted">{formatSize(s)}</span>
+              </span>
+            </label>
+          ))}
+        </div>
+        {errors.size ? (
+          <p className="error" id="size-error" role="alert">
+            {errors.size}
+          </p>
+        ) : null}
+        <p aria-live="polite" className={capacity.data && !capacity.data.available ? 'error' : 'muted'}>
+          {!size
+            ? 'Pick a size to see whether a host has room for it.'
+            : capacity.isFetching
+              ? 'Checking for room…'
+              : capacity.error
+                ? advice(capacity.error.message)
+                : capacity.data?.available
+                  ? 'A host has room for this size.'
+                  : 'No host has room for this size right now. Pick a smaller size, or try again later.'}
+        </p>
+      </fieldset>
+
+      <Field id="image" label="Image" error={errors.image}>
+        <select value={image} onChange={(e) => setImage(e.target.value)} {...controlProps('image', errors.image)}>
+          <option value="">Choose an image…</option>
+          {images.map((i) => (
+            <option key={i.id} value={i.id}>
+              {i.name}
+            </option>
+          ))}
+        </select>
+      </Field>
+
+      <fieldset aria-describedby={errors.sshKeyIds ? 'keys-error' : undefined}>
+        <legend>SSH keys</legend>
+        {keys.data?.length ? (
+          <div className="choices">
+            {keys.data.map((k) => (
+              <label key={k.id} className="choice">
+                <input
+                  type="checkbox"
+                  checked={keyIds.includes(k.id)}
+                  onChange={(e) => setKeyIds(e.target.checked ? [...keyIds, k.id] : keyIds.filter((id) => id !== k.id))}
+                />
+                <span>
+                  <strong>{k.name}</strong>
+                  <br />
+                  <span className="muted mono">{k.content.split(' ')[0]}</span>
+                </span>
+              </label>
+            ))}
+          </div>
+        ) : (
+          <p className="muted">
+            You have no SSH keys yet: <Link href="/keys">add one</Link> to log in to your capsul.
+          </p>
+        )}
+        {errors.sshKeyIds ? (
+          <p className="error" id="keys-error" role="alert">
+            {errors.sshKeyIds}
+          </p>
+        ) : null}
+      </fieldset>
+
+      {errors.form ? (
+        <div className="notice bad" role="alert">
+          {advice(errors.form)}
+        </div>
+      ) : null}
+      <div className="actions">
+        <button type="submit" disabled={create.isPending}>
+          {create.isPending ? 'Creating…' : 'Create capsul'}
+        </button>
+        <Link className="button secondary" href="/capsuls">
+          Cancel
+        </Link>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,36 @@
+'use client';
+// One server-sent-events subscription per console page: each capsul change lands in the TanStack Query
+// cache (lists, the capsul's page, its operations), so state moves on screen without a reload.
+import { useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import type { inferRouterOutputs } from '@trpc/server';
+import type { HubRouter } from '~/hub/root';
+import { useTRPC } from '~/trpc/react';
+
+type Capsul = inferRouterOutputs<HubRouter>['capsul']['list'][number];
+type ListInput = { all?: boolean; owner?: string; includeDeleted?: boolean } | undefined;
+
+export function LiveUpdates({ accountId }: { accountId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  useSubscription(
+    trpc.capsul.watch.subscriptionOptions(undefined, {
+      onData: (capsul) => {
+        for (const query of queryClient.getQueryCache().findAll({ queryKey: trpc.capsul.list.queryKey() })) {
+          const input = (query.queryKey[1] as { input?: ListInput } | undefined)?.input;
+          const belongs = (input?.all || capsul.ownerId === accountId) && (!input?.owner || input.owner === capsul.owner.email);
+          queryClient.setQueryData<Capsul[]>(query.queryKey, (old) => {
+            if (!old) return old;
+            const rest = old.filter((c) => c.id !== capsul.id);
+            if (!belongs || (capsul.deletedAt && !input?.includeDeleted)) return rest;
+            const at = old.findIndex((c) => c.id === capsul.id);
+            return at >= 0 ? old.map((c) => (c.id === capsul.id ? capsul : c)) : [capsul, ...rest];
+          });
+        }
+        queryClient.setQueryData(trpc.capsul.byId.queryKey({ id: capsul.id }), (old) => (old ? { ...old, ...capsul } : old));
+        void queryClient.invalidateQueries({ queryKey: trpc.capsul.operations.queryKey({ id: capsul.id }) });
+      },
+    }),
+  );
+  return null;
+}

@@ -1,0 +1,50 @@
+// Passwordless sign-in: a link by mail, single use, valid 15 minutes, rate-limited per email and per client
+// address. The verify step makes the account on first sign-in and starts a session.
+import { TRPCError } from '@trpc/server';
+import { env } from '~/env';
+import { hashToken, newToken } from '~/lib/tokens';
+import type { Db } from '../db/client';
+import { ensureAccount } from '../accounts';
+import { sendMail } from './mail';
+import { createSession } from './sessions';
+
+export const LINK_MINUTES = 15;
+const WINDOW_MS = 15 * 60 * 1000;
+
+export async function requestLoginLink(db: Db, email: string, clientAddress: string): Promise<void> {
+  const since = new Date(Date.now() - WINDOW_MS);
+  const [forEmail, forAddress] = await Promise.all([
+    db.loginToken.count({ where: { email, createdAt: { gte: since } } }),
+    db.loginToken.count({ where: { clientAddress, createdAt: { gte: since } } }),
+  ]);
+  if (forEmail >= env().LOGIN_LINKS_PER_EMAIL || forAddress >= env().LOGIN_LINKS_PER_ADDRESS) {
+    throw new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: `email: too many sign-in links asked for ${forEmail >= env().LOGIN_LINKS_PER_EMAIL ? 'this address' : 'from your network'}; use the last one sent, or try again in 15 minutes`,
+    });
+  }
+  const token = newToken();
+  await db.loginToken.create({
+    data: { tokenHash: hashToken(token), email, clientAddress, expiresAt: new Date(Date.now() + LINK_MINUTES * 60 * 1000) },
+  });
+  const link = `${env().PUBLIC_URL}/login/verify?token=${token}`;
+  await sendMail({
+    to: email,
+    subject: 'Your Capsul sign-in link',
+    text: `Sign in to Capsul with this link (valid for ${LINK_MINUTES} minutes, once):\n\n${link}\n\nIf you did not ask for it, ignore this mail.\n`,
+  });
+}
+
+/** Uses a link's token (once) and returns a new session token for its account. */
+export async function verifyLoginLink(db: Db, token: string): Promise<{ sessionToken: string; email: string }> {
+  const now = new Date();
+  const tokenHash = hashToken(token);
+  // Conditional update: of two concurrent uses of one link, only one changes the row.
+  const used = await db.loginToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+  if (used.count !== 1) {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'token: this sign-in link has expired or was used already; ask for a new one' });
+  }
+  const { email } = await db.loginToken.findUniqueOrThrow({ where: { tokenHash }, select: { email: true } });
+  const account = await ensureAccount(db, email);
+  return { sessionToken: await createSession(db, account.id, env().SESSION_DAYS), email };
+}

@@ -1,0 +1,28 @@
+// Outgoing mail. With SMTP_URL, through nodemailer; without it, the message is written to the hub's log
+// (the quick start's way to sign in) and, with DEV_MODE, kept for the /dev/mailbox page.
+import nodemailer, { type Transporter } from 'nodemailer';
+import { env } from '~/env';
+import { log } from '~/lib/log';
+
+export type Mail = { to: string; subject: string; text: string; sentAt: Date };
+
+const holder = globalThis as unknown as { __capsulMailer?: Transporter; __capsulDevMailbox?: Mail[] };
+
+export function devMailbox(): Mail[] {
+  return (holder.__capsulDevMailbox ??= []);
+}
+
+export async function sendMail(mail: Omit<Mail, 'sentAt'>): Promise<void> {
+  const { SMTP_URL, MAIL_FROM, DEV_MODE } = env();
+  if (SMTP_URL) {
+    holder.__capsulMailer ??= nodemailer.createTransport(SMTP_URL);
+    await holder.__capsulMailer.sendMail({ from: MAIL_FROM, to: mail.to, subject: mail.subject, text: mail.text });
+    return;
+  }
+  log.info('mail (no SMTP_URL configured, so it is written here)', { to: mail.to, subject: mail.subject, text: mail.text });
+  if (DEV_MODE) {
+    const box = devMailbox();
+    box.unshift({ ...mail, sentAt: new Date() });
+    box.length = Math.min(box.length, 50);
+  }
+}

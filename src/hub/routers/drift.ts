@@ -1,0 +1,6 @@
+import { findDrift } from '../operations/drift';
+import { adminProcedure, router } from '../trpc';
+
+export const driftRouter = router({
+  check: adminProcedure.query(({ ctx }) => findDrift(ctx.db, ctx.actor.label)),
+});

@@ -1,0 +1,33 @@
+// An account's SSH public keys, offered when it creates a capsul.
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { sshPublicKey } from '~/contract/ssh-key';
+import { accountProcedure, router } from '../trpc';
+
+const name = z
+  .string()
+  .trim()
+  .min(1, 'give the key a name')
+  .max(64)
+  .regex(/^[\w .@+-]+$/, 'use letters, digits, spaces and . @ + - _');
+
+export const sshKeyRouter = router({
+  list: accountProcedure.query(({ ctx }) =>
+    ctx.db.sshKey.findMany({ where: { ownerId: ctx.account.id }, orderBy: { createdAt: 'asc' } }),
+  ),
+
+  add: accountProcedure.input(z.object({ name, content: sshPublicKey })).mutation(async ({ ctx, input }) => {
+    const clash = await ctx.db.sshKey.findFirst({ where: { ownerId: ctx.account.id, OR: [{ name: input.name }, { content: input.content }] } });
+    if (clash) {
+      throw new TRPCError({ code: 'CONFLICT', message: clash.name === input.name ? `name: you already have a key named "${input.name}"` : `content: this key is already added, as "${clash.name}"` });
+    }
+    return ctx.db.sshKey.create({ data: { ownerId: ctx.account.id, name: input.name, content: input.content } });
+  }),
+
+  remove: accountProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => {
+    // Scoped to the owner: another account's key id is simply not found.
+    const removed = await ctx.db.sshKey.deleteMany({ where: { id: input.id, ownerId: ctx.account.id } });
+    if (removed.count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: 'no such key' });
+    return { removed: true as const };
+  }),
+});
