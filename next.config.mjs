@@ -11,6 +11,7 @@ const nextConfig = {
     'undici',
     'execa',
   ],
+  typescript: { tsconfigPath: 'tsconfig.next.json' },
   poweredByHeader: false,
   reactStrictMode: true,
   typedRoutes: false,

@@ -7,6 +7,13 @@ import { errorMessage, log } from './lib/log';
 import { loadTls } from './lib/tls';
 import { startSpoke } from './spoke/server';
 
+// Whoever reads our output is gone (a closed pipe): exit instead of failing to log forever.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(1);
+  });
+}
+
 async function main() {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const generated = fillQuickStartDefaults();

@@ -1,5 +1,5 @@
-// Starts the hub: database (migrations applied with Prisma's own engine, catalogs seeded), the Next.js app
-// (console and /api/trpc) behind this process's HTTPS server, and the heartbeat loop.
+// Starts the hub: database (migrations applied with Prisma's own engine, catalogs seeded), this process's
+// HTTPS server with /api/trpc (api.ts) in front of the Next.js console, and the heartbeat loop.
 import https from 'node:https';
 import next from 'next';
 import type { Env } from '~/env';
@@ -8,6 +8,7 @@ import type { Logger } from '~/lib/log';
 import type { TlsMaterial } from '~/lib/tls';
 import { hashToken } from '~/lib/tokens';
 import { openDatabase, setDatabase } from './db/client';
+import { API_PREFIX, createHubApiHandler } from './api';
 import { stampClientAddress } from './client-address';
 import { applyMigrations } from './db/schema-engine';
 import { seedCatalogs } from './db/seed';
@@ -34,9 +35,11 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   const app = next({ dev: false, dir: opts.dir ?? process.cwd(), hostname: env.BIND_ADDRESS, port: env.PORT });
   await app.prepare();
   const handle = app.getRequestHandler();
-  const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+  const api = createHubApiHandler();
+  const server = https.createServer({ cert: tls.cert, key: tls.key, noDelay: true }, (req, res) => {
     stampClientAddress(req, env.TRUST_PROXY);
-    void handle(req, res);
+    if (req.url?.startsWith(API_PREFIX)) api(req, res);
+    else void handle(req, res);
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {

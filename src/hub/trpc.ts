@@ -1,5 +1,5 @@
 // The hub's tRPC setup, in three parts (the create-t3-app layout):
-//   1. context: the database, the request's headers, and the response headers (for the session cookie);
+//   1. context: the database, the request's headers, and a way to set the session cookie;
 //   2. initTRPC with superjson and an error formatter that names bad fields;
 //   3. procedure builders, where authentication lives:
 //      spokeProcedure  a Host's id + token (PROTOCOL.md, hub router for spokes);
@@ -20,10 +20,10 @@ import { db, type Db } from './db/client';
 import type { Scope } from './operations';
 
 // 1. context
-export type HubContext = { db: Db; headers: Headers; resHeaders?: Headers };
+export type HubContext = { db: Db; headers: Headers; setCookie?: (cookie: string) => void };
 
-export function createHubContext(opts: { headers: Headers; resHeaders?: Headers }): HubContext {
-  return { db: db(), headers: opts.headers, resHeaders: opts.resHeaders };
+export function createHubContext(opts: { headers: Headers; setCookie?: (cookie: string) => void }): HubContext {
+  return { db: db(), headers: opts.headers, setCookie: opts.setCookie };
 }
 
 export function clientAddress(ctx: HubContext): string {

@@ -48,7 +48,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
     maxBodySize: 1024 * 1024,
     createContext: spokeContextFactory(spoke, env.HUB_TOKEN!, spokeLog),
   });
-  const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+  const server = https.createServer({ cert: tls.cert, key: tls.key, noDelay: true }, (req, res) => {
     if (!req.url?.startsWith('/trpc/')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;

@@ -25,6 +25,12 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+// Children die with the test process, whatever way it ends: no stray hub or spoke outlives its test.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export class CapsulProcess {
   private readonly lines: string[] = [];
   private readonly listeners = new Set<(line: LogLine) => void>();
@@ -53,7 +59,13 @@ export class CapsulProcess {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    running.add(child);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        running.delete(child);
+        resolve(code);
+      }),
+    );
   }
 
   /** Starts `node --import tsx <entry>` in its own process (no wrapper, so a kill -9 reaches it). */

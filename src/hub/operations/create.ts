@@ -79,6 +79,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
       kind: 'create',
       actor,
       payload: json(payload),
+      createdAt: new Date(),
       capsul: {
         create: {
           id,

@@ -33,6 +33,7 @@ async function toEveryOnlineHost<T>(
     schema: Parameters<typeof fanOut<T>>[3];
   },
 ) {
+  const startedAt = new Date();
   // Offline hosts are not asked, but the answer names them: a partial answer says what it is missing.
   const since = onlineSince();
   const all = await db.host.findMany({
@@ -43,7 +44,7 @@ async function toEveryOnlineHost<T>(
   const online: HostTarget[] = all.filter((h) => h.lastHealthCheck && h.lastHealthCheck >= since);
   const offline = all.filter((h) => !h.lastHealthCheck || h.lastHealthCheck < since).map((h) => ({ hostId: h.id, lastHealthCheck: h.lastHealthCheck }));
   const outcomes = await fanOut(online, env().SPOKE_CALL_TIMEOUT_MS, opts.call, opts.schema);
-  const operation = await recordFanOut(db, { kind: opts.kind, actor: opts.actor, payload: opts.payload, outcomes });
+  const operation = await recordFanOut(db, { kind: opts.kind, actor: opts.actor, payload: opts.payload, outcomes, startedAt });
   if (!outcomes.some((o) => o.ok)) throw allFailed(opts.kind, outcomes);
   return { operationId: operation.id, outcomes, failed: failuresOf(outcomes), offline };
 }

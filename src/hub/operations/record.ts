@@ -31,7 +31,7 @@ export function describeFailures(outcomes: HostOutcome<unknown>[]): string {
  */
 export async function recordFanOut(
   db: Db,
-  opts: { kind: Kind; actor: Actor; payload: unknown; outcomes: HostOutcome<unknown>[] },
+  opts: { kind: Kind; actor: Actor; payload: unknown; outcomes: HostOutcome<unknown>[]; startedAt: Date },
 ) {
   const now = new Date();
   const answered = opts.outcomes.some((o) => o.ok);
@@ -41,6 +41,8 @@ export async function recordFanOut(
       kind: opts.kind,
       actor: opts.actor,
       payload: json(opts.payload),
+      // Times from this process's clock, both of them: the record is written after the answers are in.
+      createdAt: opts.startedAt,
       state: answered ? 'completed' : 'failed',
       error: opts.outcomes.length === 0 ? 'no host is online' : failures || null,
       completedAt: now,
@@ -60,6 +62,7 @@ export function startOperation(
       kind: opts.kind,
       actor: opts.actor,
       payload: json(opts.payload),
+      createdAt: new Date(),
       capsulId: opts.capsulId,
       hostId: opts.hostId,
       hostOperations: opts.hostId ? { create: { hostId: opts.hostId } } : undefined,

@@ -18,14 +18,14 @@ export const authRouter = router({
     .input(z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'this is not a sign-in link token') }))
     .mutation(async ({ ctx, input }) => {
       const { sessionToken, email: signedIn } = await verifyLoginLink(ctx.db, input.token);
-      ctx.resHeaders?.append('set-cookie', sessionCookie(sessionToken, env().SESSION_DAYS * 24 * 3600));
+      ctx.setCookie?.(sessionCookie(sessionToken, env().SESSION_DAYS * 24 * 3600));
       return { email: signedIn };
     }),
 
   logout: accountProcedure.input(z.object({ everywhere: z.boolean().default(false) }).default({ everywhere: false })).mutation(async ({ ctx, input }) => {
     if (input.everywhere) await endAllSessions(ctx.db, ctx.account.id);
     else await endSession(ctx.db, ctx.actor.sessionToken!);
-    ctx.resHeaders?.append('set-cookie', clearedSessionCookie());
+    ctx.setCookie?.(clearedSessionCookie());
     return { signedOut: true as const };
   }),
 });
