@@ -65,6 +65,17 @@ test('a person signs in with the mailed link, adds a key, creates a capsul and w
   await page.getByRole('link', { name: 'Capsuls' }).first().click();
   await expect(page.locator(`tr[data-capsul="${aliceCapsul}"]`)).toContainText('running');
   await shot(page, 'capsuls');
+
+  // At a phone's width the pages fit the screen: no sideways scrolling.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const path of ['/capsuls', `/capsuls/${aliceCapsul}`, '/capsuls/new', '/keys', '/account']) {
+    await page.goto(`${stack.url}${path}`);
+    await expect(page.locator('main h1')).toBeVisible();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${path} fits a 390 px screen`).toBeLessThanOrEqual(0);
+    if (path === '/capsuls') await shot(page, 'capsuls-phone');
+  }
+  await page.setViewportSize({ width: 1280, height: 720 });
 });
 
 test('another account can neither see nor reach that capsul', async ({ page }) => {

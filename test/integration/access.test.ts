@@ -67,6 +67,12 @@ describe('accounts, sessions and access control', () => {
     for (const r of links.rows) assert.ok(Math.abs(r.life - 900) < 2, `valid for 15 minutes, got ${r.life} s`);
   });
 
+  test('without DEV_MODE there is no local mailbox page', async () => {
+    const res = await alice.fetch(`${hub.url}/dev/mailbox`);
+    assert.equal(res.status, 404);
+    assert.doesNotMatch(await res.text(), /login\/verify/);
+  });
+
   test('a sign-in link works once, and not after it expires', async () => {
     const [used] = linkTokensFor(hub, 'alice@example.com');
     const again = await verify(hub, alice.fetch, used!);

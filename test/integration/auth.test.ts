@@ -7,6 +7,7 @@ import { httpsFetch, type FetchLike } from '~/lib/https-fetch';
 import { createTestDatabase } from '../support/postgres';
 import { allOnline, CapsulProcess, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
 import { makeTestTls, type TestTls } from '../support/tls';
+import { linkTokensFor, requestLink } from '../support/accounts';
 
 const enc = (input: unknown) => encodeURIComponent(JSON.stringify({ json: input }));
 
@@ -134,11 +135,16 @@ describe('authentication', () => {
     assert.match(failed.message, /HUB_URL: must be https:\/\//);
   });
 
-  test('with ALLOW_INSECURE_HTTP=true (development), an http:// host URL is accepted', async () => {
-    const dev = await startHubProcess({ tls, env: { ALLOW_INSECURE_HTTP: 'true' }, name: 'dev-hub' }); // embedded PGlite
+  test('development flags: ALLOW_INSECURE_HTTP accepts an http:// host URL; DEV_MODE shows sign-in mail on /dev/mailbox', async () => {
+    const dev = await startHubProcess({ tls, env: { ALLOW_INSECURE_HTTP: 'true', DEV_MODE: 'true' }, name: 'dev-hub' }); // embedded PGlite
     try {
       const added = await dev.admin.host.add.mutate({ id: 'plain', httpsUrl: 'http://127.0.0.1:8443' });
       assert.equal(added.httpsUrl, 'http://127.0.0.1:8443');
+      await requestLink(dev, fetch, 'dev@example.com');
+      const page = await (await fetch(`${dev.url}/dev/mailbox`)).text();
+      const [token] = linkTokensFor(dev, 'dev@example.com');
+      assert.ok(token, 'the link is in the log too');
+      assert.ok(page.includes(`/login/verify?token=${token}`), 'the mailbox page shows the link');
     } finally {
       await dev.proc.stop();
     }
