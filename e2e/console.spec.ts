@@ -138,6 +138,7 @@ test('an admin adds a host, gives its token to a new spoke, and sees it come onl
   await expect(page.locator('tr[data-operation]').first()).toBeVisible();
   await shot(page, 'operations');
   await page.getByRole('link', { name: 'Drift' }).click();
+  await page.getByRole('button', { name: 'Compare now' }).click();
   await expect(page.getByRole('heading', { name: /In the database, not on their host/ })).toBeVisible();
   await shot(page, 'drift');
 });

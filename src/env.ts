@@ -50,6 +50,12 @@ const schema = z
     HEARTBEAT_PERIOD_MS: ms.default(5000),
     ONLINE_WINDOW_MS: ms.optional(),
     SPOKE_CALL_TIMEOUT_MS: ms.default(5000),
+    // A create its owner has not reported on this long after it began is checked with `get` on the owner
+    // and ended (running or failed); nothing stays pending or assigned forever.
+    CREATE_DEADLINE_MS: ms.default(15 * 60_000),
+    REAPER_PERIOD_MS: ms.default(10_000),
+    // How often the database is compared with what the spokes list (the drift page shows the result).
+    RECONCILE_PERIOD_MS: ms.default(5 * 60_000),
 
     // both
     HUB_TOKEN: token.optional(),
@@ -65,6 +71,8 @@ const schema = z
     SPOKE_PORT: port.default(8443),
     SPOKE_BIND_ADDRESS: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default('0.0.0.0'),
     SPOKE_DRIVER: z.enum(['auto', 'libvirt', 'fake']).default('auto'),
+    // Mutual TLS: the spoke accepts only callers with a certificate from TLS_CA_FILE (the hub presents its own).
+    SPOKE_REQUIRE_CLIENT_CERT: bool.default(false),
     SPOKE_STATE_DIR: z.string().min(1).optional(),
     HUB_CALL_TIMEOUT_MS: ms.default(10000),
 
@@ -94,6 +102,9 @@ const schema = z
     };
     const tls = [e.TLS_CERT_FILE, e.TLS_KEY_FILE].filter(Boolean).length;
     if (tls === 1) ctx.addIssue({ code: 'custom', path: [e.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'], message: 'is required with the other TLS file' });
+    if (e.SPOKE_REQUIRE_CLIENT_CERT && !e.TLS_CA_FILE && e.TLS_CERT_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['TLS_CA_FILE'], message: 'is required with SPOKE_REQUIRE_CLIENT_CERT (the CA client certificates must come from)' });
+    }
     if (!e.HUB_MODE && !e.SPOKE_MODE) ctx.addIssue({ code: 'custom', path: ['HUB_MODE'], message: 'HUB_MODE and SPOKE_MODE are both off: nothing to run' });
     // In the combined quick-start process the hub fills in what its local spoke needs (src/bootstrap.ts);
     // a spoke on its own must be told.

@@ -5,6 +5,7 @@
 import { heartbeatOutput } from '~/contract/spoke';
 import type { Logger } from '~/lib/log';
 import type { Db } from './db/client';
+import { every } from '~/lib/every';
 import { fanOut } from './operations/fan-out';
 
 export async function heartbeatRound(db: Db, deadlineMs: number, log: Logger): Promise<void> {
@@ -22,21 +23,5 @@ export async function heartbeatRound(db: Db, deadlineMs: number, log: Logger): P
 }
 
 export function startHeartbeats(db: Db, opts: { periodMs: number; deadlineMs: number; log: Logger }) {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const tick = async () => {
-    try {
-      await heartbeatRound(db, opts.deadlineMs, opts.log);
-    } catch (err) {
-      opts.log.error('heartbeat round failed', { err });
-    }
-    if (!stopped) timer = setTimeout(tick, opts.periodMs);
-  };
-  timer = setTimeout(tick, 0);
-  return {
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-    },
-  };
+  return { stop: every(opts.periodMs, 0, () => heartbeatRound(db, opts.deadlineMs, opts.log), opts.log, 'heartbeat round') };
 }

@@ -1,5 +1,6 @@
 // Starts the hub: database (migrations applied with Prisma's own engine, catalogs seeded), this process's
-// HTTPS server with /api/trpc (api.ts) in front of the Next.js console, and the heartbeat loop.
+// HTTPS server with /api/trpc (api.ts) in front of the Next.js console, and the periodic work (heartbeats,
+// reaper, reconciliation) while this hub leads (leader.ts).
 import https from 'node:https';
 import next from 'next';
 import type { Env } from '~/env';
@@ -12,7 +13,8 @@ import { API_PREFIX, createHubApiHandler } from './api';
 import { stampClientAddress } from './client-address';
 import { applyMigrations } from './db/schema-engine';
 import { seedCatalogs } from './db/seed';
-import { startHeartbeats } from './heartbeat';
+import { startHousekeeping } from './housekeeping';
+import { leadWhileHoldingLock } from './leader';
 import { configureSpokeClients } from './spoke-client';
 
 export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { dir?: string } = {}) {
@@ -22,7 +24,8 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   const applied = await applyMigrations(database.adapter);
   hubLog.info('database ready', { kind: database.kind, migrationsApplied: applied });
   await seedCatalogs(database.db);
-  configureSpokeClients({ fetch: httpsFetch({ ca: tls.ca }), hubToken: env.HUB_TOKEN! });
+  // The hub presents its own certificate to spokes, for those that require one (SPOKE_REQUIRE_CLIENT_CERT).
+  configureSpokeClients({ fetch: httpsFetch({ ca: tls.ca, cert: tls.cert, key: tls.key }), hubToken: env.HUB_TOKEN! });
 
   if (env.SPOKE_MODE && env.SPOKE_URL) {
     // The local spoke of a combined process is a Host like any other.
@@ -48,11 +51,16 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   });
   hubLog.info('hub listening', { url: `https://${env.BIND_ADDRESS}:${env.PORT}`, database: database.kind });
 
-  const heartbeats = startHeartbeats(database.db, { periodMs: env.HEARTBEAT_PERIOD_MS, deadlineMs: env.SPOKE_CALL_TIMEOUT_MS, log: hubLog });
+  const leadership = leadWhileHoldingLock({
+    databaseUrl: env.DATABASE_URL,
+    retryMs: env.HEARTBEAT_PERIOD_MS,
+    log: hubLog,
+    lead: () => startHousekeeping(database.db, hubLog),
+  });
   return {
     server,
     async close() {
-      heartbeats.stop();
+      await leadership.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();

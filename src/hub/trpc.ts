@@ -17,6 +17,7 @@ import { readCookie, SESSION_COOKIE } from './auth/cookies';
 import { findSession } from './auth/sessions';
 import { CLIENT_ADDRESS_HEADER } from './client-address';
 import { db, type Db } from './db/client';
+import { isDatabaseUnavailable } from './db/unavailable';
 import type { Scope } from './operations';
 
 // 1. context
@@ -35,7 +36,17 @@ const t = initTRPC.context<HubContext>().create({ transformer: superjson, errorF
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure;
+
+/** Every procedure: a database that cannot be reached is a clear 503, whatever the procedure was doing. */
+const base = t.procedure.use(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && isDatabaseUnavailable(result.error.cause ?? result.error)) {
+    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable right now; try again shortly', cause: result.error });
+  }
+  return result;
+});
+
+export const publicProcedure = base;
 
 // 3. procedure builders
 const unauthorized = (message = 'missing or wrong credentials') => new TRPCError({ code: 'UNAUTHORIZED', message });
@@ -43,7 +54,7 @@ const unauthorized = (message = 'missing or wrong credentials') => new TRPCError
 const NO_HOST_HASH = hashToken('no such host');
 
 /** A spoke calling back: `x-spoke-host-id` and `Authorization: Bearer <SPOKE_HOST_TOKEN>` must match a Host. */
-export const spokeProcedure = t.procedure.use(async ({ ctx, next }) => {
+export const spokeProcedure = base.use(async ({ ctx, next }) => {
   const hostId = ctx.headers.get(SPOKE_HOST_ID_HEADER) ?? '';
   const token = bearerToken(ctx.headers.get('authorization'));
   if (!token || !HOST_ID_PATTERN.test(hostId)) throw unauthorized();
@@ -73,7 +84,7 @@ function sameOrigin(headers: Headers): boolean {
   }
 }
 
-export const actorProcedure = t.procedure.use(async ({ ctx, type, next }) => {
+export const actorProcedure = base.use(async ({ ctx, type, next }) => {
   const bearer = bearerToken(ctx.headers.get('authorization'));
   if (bearer) {
     const adminToken = env().HUB_ADMIN_TOKEN;

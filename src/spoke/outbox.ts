@@ -1,9 +1,10 @@
 // Completions the hub has not acknowledged yet. Each is written to disk (write, fsync, rename) before the
 // first attempt and removed only when the hub acknowledges it, so none is lost to a spoke restart or a hub
 // that is down. Retries back off exponentially, capped, with jitter.
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { completeInput, type CompleteInput } from '~/contract/hub';
+import { writeFileAtomic } from '~/lib/atomic-write';
 import { errorMessage, type Logger } from '~/lib/log';
 
 /** What a delivery attempt ended in: acknowledged, or refused for good (kept aside for an operator). */
@@ -35,16 +36,7 @@ export class Outbox {
   }
 
   async add(completion: CompleteInput): Promise<void> {
-    const target = this.fileOf(completion.operationId);
-    const tmp = `${target}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(completion));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, target);
+    await writeFileAtomic(this.fileOf(completion.operationId), JSON.stringify(completion));
     this.schedule(completion.operationId, 0, 0);
   }
 

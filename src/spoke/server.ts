@@ -40,7 +40,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
     }
   };
   const outbox = new Outbox(path.join(env.SPOKE_STATE_DIR, 'outbox'), deliver, spokeLog);
-  const spoke = new Spoke(hypervisor, hub, outbox, spokeLog);
+  const spoke = new Spoke(hypervisor, hub, outbox, spokeLog, path.join(env.SPOKE_STATE_DIR, 'builds'));
 
   const handler = createHTTPHandler({
     router: spokeRouter,
@@ -48,7 +48,9 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
     maxBodySize: 1024 * 1024,
     createContext: spokeContextFactory(spoke, env.HUB_TOKEN!, spokeLog),
   });
-  const server = https.createServer({ cert: tls.cert, key: tls.key, noDelay: true }, (req, res) => {
+  // Optional mutual TLS: only callers with a certificate from the configured CA (the hub) get through.
+  const clientAuth = env.SPOKE_REQUIRE_CLIENT_CERT ? { requestCert: true, rejectUnauthorized: true, ca: tls.ca } : {};
+  const server = https.createServer({ cert: tls.cert, key: tls.key, noDelay: true, ...clientAuth }, (req, res) => {
     if (!req.url?.startsWith('/trpc/')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
@@ -62,6 +64,8 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
   });
   spokeLog.info('spoke listening', { url: `https://${env.SPOKE_BIND_ADDRESS}:${env.SPOKE_PORT}/trpc`, hubUrl, driver: hypervisor.driver });
   await outbox.start();
+  const interrupted = await spoke.recoverInterruptedBuilds();
+  if (interrupted) spokeLog.warn('builds interrupted by the last stop were reported', { count: interrupted });
 
   // Starting is news: tell the hub now rather than waiting for its next heartbeat round.
   let announced = false;

@@ -1,8 +1,13 @@
 // What a spoke does beyond passing calls to its hypervisor: capacity net of in-flight creates, the claim
 // that decides whether this host takes an offered create, and the async build that ends in a completion.
+// A build in progress is written down (builds/<operation>.json) so that a spoke killed mid-build reports
+// how it ended when it starts again, instead of leaving the create to the hub's reaper.
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { TRPCClientError } from '@trpc/client';
 import type { CompletionResult } from '~/contract/hub';
 import { createInput, type Capacity, type CreateInput, type CreateOutput } from '~/contract/spoke';
+import { writeFileAtomic } from '~/lib/atomic-write';
 import { errorMessage, type Logger } from '~/lib/log';
 import type { HubClient } from './hub-client';
 import type { HostResources, Hypervisor } from './hypervisor/types';
@@ -20,7 +25,35 @@ export class Spoke {
     private readonly hub: HubClient,
     private readonly outbox: Outbox,
     private readonly log: Logger,
+    private readonly buildsDir: string,
   ) {}
+
+  private journalOf(operationId: string): string {
+    return path.join(this.buildsDir, `${operationId}.json`);
+  }
+
+  /** Builds an earlier run of this spoke started and never finished: finish the report now. */
+  async recoverInterruptedBuilds(): Promise<number> {
+    await mkdir(this.buildsDir, { recursive: true });
+    const files = (await readdir(this.buildsDir)).filter((f) => f.endsWith('.json'));
+    for (const file of files) {
+      const spec = createInput.parse(JSON.parse(await readFile(path.join(this.buildsDir, file), 'utf8')));
+      const log = this.log.child({ operationId: spec.operationId, capsulId: spec.id });
+      const vm = await this.hypervisor.get(spec.id).catch(() => null);
+      let result: CompletionResult;
+      if (vm?.state === 'running' && vm.ipv4) {
+        result = { ok: true, state: vm.state, ipv4: vm.ipv4, ipv6: vm.ipv6 };
+        log.info('interrupted build had finished: reporting it running');
+      } else {
+        await this.hypervisor.destroy(spec.id).catch((err) => log.error('cleanup of an interrupted build failed', { err: errorMessage(err) }));
+        result = { ok: false, error: 'the spoke stopped while building this capsul; what was made is removed' };
+        log.warn('interrupted build: removed, reporting it failed');
+      }
+      await this.outbox.add({ operationId: spec.operationId, result });
+      await rm(path.join(this.buildsDir, file), { force: true });
+    }
+    return files.length;
+  }
 
   private free(resources: HostResources): HostResources {
     let { freeMemoryMb, freeDiskGb } = resources;
@@ -66,6 +99,7 @@ export class Spoke {
       throw err;
     }
     log.info('claimed create');
+    await writeFileAtomic(this.journalOf(spec.operationId), JSON.stringify(spec));
     const work = this.build(spec, log).finally(() => this.building.delete(work));
     this.building.add(work);
     return { assignmentStatus: 'assigned' };
@@ -83,6 +117,7 @@ export class Spoke {
       this.reserved.delete(spec.id);
     }
     await this.outbox.add({ operationId: spec.operationId, result });
+    await rm(this.journalOf(spec.operationId), { force: true });
   }
 
   /** Tells the hub this spoke is alive (and which driver it runs); throws when the hub does not answer. */

@@ -151,7 +151,8 @@ describe('accounts, sessions and access control', () => {
       ['host.add', () => b.host.add.mutate({ id: 'x', httpsUrl: 'https://127.0.0.1:9' })],
       ['operation.list', () => b.operation.list.query({})],
       ['fleet.list', () => b.fleet.list.query()],
-      ['drift.check', () => b.drift.check.query()],
+      ['drift.check', () => b.drift.check.mutate()],
+      ['drift.latest', () => b.drift.latest.query()],
       ['image.upsert', () => b.image.upsert.mutate({ id: 'x', name: 'x', file: 'x.qcow2' })],
     ] as const) {
       assert.equal(await codeOf(call()), 'FORBIDDEN', name);

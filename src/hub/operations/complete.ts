@@ -1,5 +1,7 @@
-// `spoke.completeOperation`: the owner reports how an async create ended. Idempotent: the same report again
-// is acknowledged and changes nothing; a different report for a finished operation is refused.
+// How an async create ends. `spoke.completeOperation` (the owner's report) and the reaper (a create past its
+// deadline) both end it through `applyCompletion`. The owner's report is idempotent: the same report again
+// is acknowledged and changes nothing; a different report for an operation the owner already reported is
+// refused. A late report from the owner does win over the reaper's verdict: the owner knows.
 import { TRPCError } from '@trpc/server';
 import type { CompleteInput, CompletionResult } from '~/contract/hub';
 import { log } from '~/lib/log';
@@ -16,55 +18,66 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export async function completeOperation(db: Db, hostId: string, { operationId, result }: CompleteInput) {
-  const opLog = log.child({ operationId, hostId });
-  const offer = await db.hostOperation.findUnique({
-    where: { operationId_hostId: { operationId, hostId } },
-    select: { result: true, operation: { select: { state: true, hostId: true, capsulId: true, kind: true } } },
-  });
-  if (!offer || offer.operation.kind !== 'create') {
-    throw new TRPCError({ code: 'NOT_FOUND', message: `operation ${operationId} was not offered to host ${hostId}` });
-  }
-  const op = offer.operation;
-  if (op.hostId !== hostId) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: `operation ${operationId} is not assigned to host ${hostId}` });
-  }
-
-  const applied = await db.$transaction(async (tx) => {
-    const now = new Date();
-    const moved = await tx.operation.updateMany({
-      where: { id: operationId, hostId, completedAt: null, state: { in: ['assigned', 'conflict'] } },
-      data: result.ok ? { completedAt: now } : { completedAt: now, error: result.error },
-    });
-    if (moved.count === 0) return false;
-    // A conflicted operation keeps its state for an admin to look at; the report is still recorded.
-    await tx.operation.updateMany({
-      where: { id: operationId, state: 'assigned' },
-      data: { state: result.ok ? 'completed' : 'failed' },
-    });
-    await tx.hostOperation.update({
-      where: { operationId_hostId: { operationId, hostId } },
-      data: { result: json(result), completedAt: now },
-    });
-    if (op.capsulId && op.state !== 'conflict') {
-      await tx.capsul.update({ where: { id: op.capsulId }, data: capsulAfter(result) });
-    }
-    return true;
-  });
-  if (applied) {
-    capsulChanged(op.capsulId);
-    opLog.info('create completed', { ok: result.ok, ...(result.ok ? { state: result.state, ipv4: result.ipv4 } : { error: result.error }) });
-    return { acknowledged: true as const };
-  }
-  if (canonical(offer.result) === canonical(result)) return { acknowledged: true as const }; // a repeat
-  const current = await db.hostOperation.findUnique({ where: { operationId_hostId: { operationId, hostId } }, select: { result: true } });
-  if (canonical(current?.result) === canonical(result)) return { acknowledged: true as const };
-  opLog.warn('a different completion for a finished operation was refused');
-  throw new TRPCError({ code: 'CONFLICT', message: `operation ${operationId} already completed with a different result` });
-}
-
 function capsulAfter(result: CompletionResult) {
   return result.ok
     ? { state: result.state, ipv4: result.ipv4 ?? null, ipv6: result.ipv6 ?? null, error: null }
     : { state: 'failed' as const, error: result.error };
+}
+
+/** Ends an assigned create with a result; false when it had ended already (and this may not override). */
+export async function applyCompletion(
+  db: Db,
+  op: { id: string; hostId: string; capsulId: string | null },
+  result: CompletionResult,
+  by: 'owner' | 'reaper',
+): Promise<boolean> {
+  const applied = await db.$transaction(async (tx) => {
+    const now = new Date();
+    const open = by === 'owner' ? { OR: [{ completedAt: null }, { reapedAt: { not: null } }] } : { completedAt: null };
+    const moved = await tx.operation.updateMany({
+      where: { id: op.id, hostId: op.hostId, state: { in: ['assigned', 'conflict', 'failed'] }, ...open },
+      data: { completedAt: now, error: result.ok ? null : result.error, reapedAt: by === 'reaper' ? now : null },
+    });
+    if (moved.count === 0) return false;
+    // A conflicted operation keeps its state for an admin to look at; the report is still recorded.
+    await tx.operation.updateMany({ where: { id: op.id, state: { not: 'conflict' } }, data: { state: result.ok ? 'completed' : 'failed' } });
+    await tx.hostOperation.update({
+      where: { operationId_hostId: { operationId: op.id, hostId: op.hostId } },
+      data: { result: json(result), completedAt: now },
+    });
+    const conflicted = await tx.operation.count({ where: { id: op.id, state: 'conflict' } });
+    if (op.capsulId && conflicted === 0) await tx.capsul.update({ where: { id: op.capsulId }, data: capsulAfter(result) });
+    return true;
+  });
+  if (applied) {
+    capsulChanged(op.capsulId);
+    log.info('create completed', {
+      operationId: op.id,
+      hostId: op.hostId,
+      by,
+      ok: result.ok,
+      ...(result.ok ? { state: result.state, ipv4: result.ipv4 } : { error: result.error }),
+    });
+  }
+  return applied;
+}
+
+export async function completeOperation(db: Db, hostId: string, { operationId, result }: CompleteInput) {
+  const offer = await db.hostOperation.findUnique({
+    where: { operationId_hostId: { operationId, hostId } },
+    select: { operation: { select: { hostId: true, capsulId: true, kind: true } } },
+  });
+  if (!offer || offer.operation.kind !== 'create') {
+    throw new TRPCError({ code: 'NOT_FOUND', message: `operation ${operationId} was not offered to host ${hostId}` });
+  }
+  if (offer.operation.hostId !== hostId) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: `operation ${operationId} is not assigned to host ${hostId}` });
+  }
+  if (await applyCompletion(db, { id: operationId, hostId, capsulId: offer.operation.capsulId }, result, 'owner')) {
+    return { acknowledged: true as const };
+  }
+  const current = await db.hostOperation.findUnique({ where: { operationId_hostId: { operationId, hostId } }, select: { result: true } });
+  if (canonical(current?.result) === canonical(result)) return { acknowledged: true as const }; // a repeat
+  log.warn('a different completion for a finished operation was refused', { operationId, hostId });
+  throw new TRPCError({ code: 'CONFLICT', message: `operation ${operationId} already completed with a different result` });
 }

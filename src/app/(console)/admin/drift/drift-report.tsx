@@ -1,37 +1,49 @@
 'use client';
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { formatTime } from '~/components/format';
 import { StateBadge } from '~/components/state-badge';
 import { useTRPC } from '~/trpc/react';
 
+type Missing = { id: string; hostId: string; state: string; owner: string; foundOn: string | null };
+type Unknown = { id: string; hostId: string; state: string; deletedInDatabase: boolean };
+type Differs = { id: string; hostId: string; database: string; host: string };
+type Failed = { hostId: string; status: string; reason: string };
+
 export function DriftReport() {
   const trpc = useTRPC();
-  const drift = useQuery({ ...trpc.drift.check.queryOptions(), staleTime: 0 });
-  if (drift.error) return <p className="notice bad" role="alert">{drift.error.message}</p>;
-  if (!drift.data) return <p className="muted">Asking every host…</p>;
-  const d = drift.data;
+  const queryClient = useQueryClient();
+  const latest = useQuery({ ...trpc.drift.latest.queryOptions(), refetchInterval: 30_000 });
+  const check = useMutation(trpc.drift.check.mutationOptions({ onSuccess: (r) => queryClient.setQueryData(trpc.drift.latest.queryKey(), r) }));
+  const d = latest.data;
   return (
     <>
       <div className="actions" style={{ alignItems: 'center' }}>
-        <span className="muted">Checked {formatTime(d.checkedAt)}; hosts that answered: {d.answered.join(', ') || 'none'}.</span>
-        <button type="button" className="secondary" onClick={() => drift.refetch()} disabled={drift.isFetching}>
-          Check again
+        <span className="muted">
+          {d ? `Last compared ${formatTime(d.finishedAt)} (${d.actor === 'system' ? 'periodic' : d.actor}); hosts that answered: ${(d.answered as string[]).join(', ') || 'none'}.` : 'Not compared yet.'}
+        </span>
+        <button type="button" className="secondary" onClick={() => check.mutate()} disabled={check.isPending}>
+          {check.isPending ? 'Asking every host…' : 'Compare now'}
         </button>
       </div>
-      {d.failed.length || d.offline.length ? (
-        <p className="notice bad">
-          Not checked: {[...d.failed.map((f) => `${f.hostId} (${f.reason})`), ...d.offline.map((o) => `${o.hostId} (offline)`)].join('; ')}
-        </p>
-      ) : null}
+      {check.error ? <p className="notice bad" role="alert">{check.error.message}</p> : null}
+      {d ? <Report missing={d.missing as Missing[]} unknown={d.unknown as Unknown[]} stateDiffers={d.stateDiffers as Differs[]} failed={d.failed as Failed[]} /> : null}
+    </>
+  );
+}
 
-      <h2>In the database, not on their host ({d.missing.length})</h2>
-      {d.missing.length ? (
+function Report({ missing, unknown, stateDiffers, failed }: { missing: Missing[]; unknown: Unknown[]; stateDiffers: Differs[]; failed: Failed[] }) {
+  return (
+    <>
+      {failed.length ? <p className="notice bad">Not checked: {failed.map((f) => `${f.hostId} (${f.reason})`).join('; ')}</p> : null}
+
+      <h2>In the database, not on their host ({missing.length})</h2>
+      {missing.length ? (
         <table className="stack">
           <thead>
             <tr><th scope="col">Capsul</th><th scope="col">Owner</th><th scope="col">Host</th><th scope="col">State</th><th scope="col">Found on</th></tr>
           </thead>
           <tbody>
-            {d.missing.map((m) => (
+            {missing.map((m) => (
               <tr key={m.id}>
                 <td data-label="Capsul" className="mono">{m.id}</td>
                 <td data-label="Owner">{m.owner}</td>
@@ -44,14 +56,14 @@ export function DriftReport() {
         </table>
       ) : <p className="muted">None.</p>}
 
-      <h2>On a host, not in the database ({d.unknown.length})</h2>
-      {d.unknown.length ? (
+      <h2>On a host, not in the database ({unknown.length})</h2>
+      {unknown.length ? (
         <table className="stack">
           <thead>
             <tr><th scope="col">Domain</th><th scope="col">Host</th><th scope="col">State</th><th scope="col">Note</th></tr>
           </thead>
           <tbody>
-            {d.unknown.map((u) => (
+            {unknown.map((u) => (
               <tr key={`${u.hostId}/${u.id}`}>
                 <td data-label="Domain" className="mono">{u.id}</td>
                 <td data-label="Host">{u.hostId}</td>
@@ -63,14 +75,14 @@ export function DriftReport() {
         </table>
       ) : <p className="muted">None.</p>}
 
-      <h2>States that differ ({d.stateDiffers.length})</h2>
-      {d.stateDiffers.length ? (
+      <h2>States that differ ({stateDiffers.length})</h2>
+      {stateDiffers.length ? (
         <table className="stack">
           <thead>
             <tr><th scope="col">Capsul</th><th scope="col">Host</th><th scope="col">Database</th><th scope="col">Host says</th></tr>
           </thead>
           <tbody>
-            {d.stateDiffers.map((s) => (
+            {stateDiffers.map((s) => (
               <tr key={s.id}>
                 <td data-label="Capsul" className="mono">{s.id}</td>
                 <td data-label="Host">{s.hostId}</td>

@@ -1,0 +1,20 @@
+// The hub's periodic work, run by the leading hub only (leader.ts): heartbeats, the reaper, reconciliation.
+import { env } from '~/env';
+import { every } from '~/lib/every';
+import type { Logger } from '~/lib/log';
+import type { Db } from './db/client';
+import { startHeartbeats } from './heartbeat';
+import { reapStuckOperations } from './operations/reaper';
+import { reconcile } from './operations/reconcile';
+
+export function startHousekeeping(db: Db, log: Logger): () => void {
+  const e = env();
+  const heartbeats = startHeartbeats(db, { periodMs: e.HEARTBEAT_PERIOD_MS, deadlineMs: e.SPOKE_CALL_TIMEOUT_MS, log });
+  const reaper = every(e.REAPER_PERIOD_MS, e.REAPER_PERIOD_MS, () => reapStuckOperations(db, log), log, 'reaper round');
+  const reconciliation = every(e.RECONCILE_PERIOD_MS, Math.min(e.RECONCILE_PERIOD_MS, 60_000), () => reconcile(db, 'system'), log, 'reconciliation');
+  return () => {
+    heartbeats.stop();
+    reaper();
+    reconciliation();
+  };
+}

@@ -1,0 +1,60 @@
+// Nothing stays pending or assigned forever. Each round:
+// - an operation still `pending` well past the per-host deadline lost its hub mid-call (the offers or the
+//   call went out, the hub stopped before writing the answer): it is failed with that reason;
+// - a create still `assigned` past CREATE_DEADLINE_MS is checked with `get` on its owner: running → it
+//   completes with the address; no VM, or a VM that is not running → failed; no answer → failed with the
+//   owner's silence as the reason. The console shows the reason on the capsul.
+import { getOutput } from '~/contract/spoke';
+import { env } from '~/env';
+import type { Logger } from '~/lib/log';
+import type { Db } from '../db/client';
+import { capsulChanged } from '../events';
+import { applyCompletion } from './complete';
+import { callHost } from './fan-out';
+
+export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failedPending: number; resolvedCreates: number }> {
+  const now = Date.now();
+  const pendingCutoff = new Date(now - 3 * env().SPOKE_CALL_TIMEOUT_MS - 5000);
+
+  const stale = await db.operation.findMany({
+    where: { state: 'pending', createdAt: { lt: pendingCutoff } },
+    select: { id: true, kind: true, capsulId: true },
+  });
+  for (const op of stale) {
+    const reason = 'the hub stopped before the hosts answered; nothing was assigned';
+    const done = await db.operation.updateMany({
+      where: { id: op.id, state: 'pending' },
+      data: { state: 'failed', error: reason, completedAt: new Date(), reapedAt: new Date() },
+    });
+    if (done.count === 0) continue;
+    await db.hostOperation.updateMany({ where: { operationId: op.id, assignmentStatus: 'pending' }, data: { assignmentStatus: 'no_response_from_host', reason } });
+    if (op.kind === 'create' && op.capsulId) {
+      await db.capsul.updateMany({ where: { id: op.capsulId, state: 'pending' }, data: { state: 'failed', error: reason, deletedAt: new Date() } });
+      capsulChanged(op.capsulId);
+    }
+    log.warn('reaper: a pending operation failed', { operationId: op.id, kind: op.kind });
+  }
+
+  const overdue = await db.operation.findMany({
+    where: { kind: 'create', state: 'assigned', completedAt: null, createdAt: { lt: new Date(now - env().CREATE_DEADLINE_MS) } },
+    select: { id: true, capsulId: true, hostId: true, host: { select: { id: true, httpsUrl: true } } },
+  });
+  let resolved = 0;
+  for (const op of overdue) {
+    if (!op.host || !op.hostId || !op.capsulId) continue;
+    const id = op.capsulId;
+    const outcome = await callHost(op.host, env().SPOKE_CALL_TIMEOUT_MS, (s, signal) => s.get.query({ id }, { signal }), getOutput);
+    const result = !outcome.ok
+      ? { ok: false as const, error: `past its deadline and the owner ${op.hostId} did not answer: ${outcome.reason}` }
+      : !outcome.value
+        ? { ok: false as const, error: `past its deadline and the owner ${op.hostId} has no VM for it` }
+        : outcome.value.state === 'running'
+          ? { ok: true as const, state: outcome.value.state, ipv4: outcome.value.ipv4, ipv6: outcome.value.ipv6 }
+          : { ok: false as const, error: `past its deadline the VM is ${outcome.value.state}, not running` };
+    if (await applyCompletion(db, { id: op.id, hostId: op.hostId, capsulId: id }, result, 'reaper')) {
+      resolved++;
+      log.warn('reaper: an overdue create was ended', { operationId: op.id, ok: result.ok });
+    }
+  }
+  return { failedPending: stale.length, resolvedCreates: resolved };
+}
