@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# A private PostgreSQL server for one test run: `start <dir>` prints a superuser URL, `stop <dir>` ends it.
+# A private PostgreSQL server for one test run: `start <dir>` prints a superuser URL, `stop <dir>` ends it;
+# `restart`, `pause` and `resume` are for the fault suite.
 # Used by scripts/test.sh when TEST_DATABASE_URL is not given. Needs Debian's postgresql package.
 set -euo pipefail
-cmd=${1:?start|stop}; dir=${2:?directory}
+cmd=${1:?start|stop|restart|pause|resume}; dir=${2:?directory}
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
   echo "PostgreSQL server binaries not found: install them with 'apt-get install -y postgresql'" >&2
@@ -18,6 +19,16 @@ case "$cmd" in
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
     echo "$port" >"$dir/port"
     echo "postgresql://capsul@127.0.0.1:$port/postgres"
+    ;;
+  restart)
+    as_owner "$pgbin/pg_ctl" -D "$dir/data" -m fast -w -t 60 restart -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" -l "$dir/server.log" >/dev/null
+    ;;
+  pause)   # stop it (clients then get connection refused); `resume` starts it again on the same port
+    as_owner "$pgbin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+  resume)
+    as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
     ;;
   stop)
     [ -d "$dir/data" ] && as_owner "$pgbin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true

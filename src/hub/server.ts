@@ -11,7 +11,6 @@ import { hashToken } from '~/lib/tokens';
 import { openDatabase, setDatabase } from './db/client';
 import { API_PREFIX, createHubApiHandler } from './api';
 import { stampClientAddress } from './client-address';
-import { applyMigrations } from './db/schema-engine';
 import { seedCatalogs } from './db/seed';
 import { startHousekeeping } from './housekeeping';
 import { leadWhileHoldingLock } from './leader';
@@ -21,7 +20,7 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   const hubLog = log.child({ role: 'hub' });
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
   setDatabase(database);
-  const applied = await applyMigrations(database.adapter);
+  const applied = await database.migrate();
   hubLog.info('database ready', { kind: database.kind, migrationsApplied: applied });
   await seedCatalogs(database.db);
   // The hub presents its own certificate to spokes, for those that require one (SPOKE_REQUIRE_CLIENT_CERT).

@@ -14,10 +14,12 @@ import type { HostResources, Hypervisor } from './hypervisor/types';
 import type { Outbox } from './outbox';
 
 type Size = { memoryMb: number; diskGb: number };
+/** Room promised to a create: while its claim is out (`claiming`, settles when the claim is decided), then
+ * while it builds (the hypervisor does not count a domain's size until the domain is defined). */
+type Reservation = Size & { settled?: Promise<void> };
 
 export class Spoke {
-  /** Creates this host claimed and has not finished building: their size is promised away already. */
-  private readonly reserved = new Map<string, Size>();
+  private readonly reserved = new Map<string, Reservation>();
   private readonly building = new Set<Promise<void>>();
 
   constructor(
@@ -55,11 +57,12 @@ export class Spoke {
     return files.length;
   }
 
-  private free(resources: HostResources): HostResources {
+  private free(resources: HostResources, only?: (r: Reservation) => boolean): HostResources {
     let { freeMemoryMb, freeDiskGb } = resources;
-    for (const size of this.reserved.values()) {
-      freeMemoryMb -= size.memoryMb;
-      freeDiskGb -= size.diskGb;
+    for (const r of this.reserved.values()) {
+      if (only && !only(r)) continue;
+      freeMemoryMb -= r.memoryMb;
+      freeDiskGb -= r.diskGb;
     }
     return { freeMemoryMb, freeDiskGb };
   }
@@ -77,27 +80,41 @@ export class Spoke {
     }
     const imageProblem = await this.hypervisor.imageProblem(offered.image, offered.imageFiles);
     if (imageProblem) return { assignmentStatus: 'not_applicable', reason: imageProblem };
-    // Check and reserve with no await in between, so concurrent offers cannot promise the same memory twice.
-    const free = this.free(await this.hypervisor.resources());
-    if (free.freeMemoryMb < offered.memoryMb || free.freeDiskGb < offered.diskGb) {
-      return {
-        assignmentStatus: 'not_applicable',
-        reason: `not enough room: needs ${offered.memoryMb} MiB memory and ${offered.diskGb} GiB disk, has ${free.freeMemoryMb} MiB and ${free.freeDiskGb} GiB free`,
-      };
+    // Check and reserve with no await in between, so concurrent offers cannot promise the same room twice.
+    // When the room is taken only by claims still out (most of which other hosts win in a burst), wait for
+    // those to be decided and look again, rather than turning the offer down for room that is coming back.
+    const fits = (f: HostResources) => f.freeMemoryMb >= offered.memoryMb && f.freeDiskGb >= offered.diskGb;
+    for (;;) {
+      const resources = await this.hypervisor.resources();
+      const free = this.free(resources);
+      if (fits(free)) break;
+      const claiming = [...this.reserved.values()].flatMap((r) => (r.settled ? [r.settled] : []));
+      if (claiming.length === 0 || !fits(this.free(resources, (r) => !r.settled))) {
+        return {
+          assignmentStatus: 'not_applicable',
+          reason: `not enough room: needs ${offered.memoryMb} MiB memory and ${offered.diskGb} GiB disk, has ${free.freeMemoryMb} MiB and ${free.freeDiskGb} GiB free`,
+        };
+      }
+      await Promise.race(claiming);
     }
-    this.reserved.set(offered.id, { memoryMb: offered.memoryMb, diskGb: offered.diskGb });
+    let settle!: () => void;
+    const reservation: Reservation = { memoryMb: offered.memoryMb, diskGb: offered.diskGb, settled: new Promise((r) => (settle = r)) };
+    this.reserved.set(offered.id, reservation);
 
     let spec: CreateInput;
     try {
       spec = createInput.parse(await this.hub.spoke.claimOperation.mutate({ operationId: offered.operationId }));
     } catch (err) {
       this.reserved.delete(offered.id);
+      settle();
       const code = err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
       if (code === 'CONFLICT') return { assignmentStatus: 'assigned_to_other_host' };
       if (code === 'NOT_FOUND' || code === 'PRECONDITION_FAILED') return { assignmentStatus: 'not_applicable', reason: errorMessage(err) };
       log.warn('claim failed', { err: errorMessage(err) });
       throw err;
     }
+    delete reservation.settled; // won: the room stays promised while it builds
+    settle();
     log.info('claimed create');
     await writeFileAtomic(this.journalOf(spec.operationId), JSON.stringify(spec));
     const work = this.build(spec, log).finally(() => this.building.delete(work));

@@ -4,7 +4,6 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Database } from '~/hub/db/client';
-import { applyMigrations } from '~/hub/db/schema-engine';
 import { seedCatalogs } from '~/hub/db/seed';
 import { createTestDatabase } from './postgres';
 
@@ -14,13 +13,13 @@ export async function openTestDatabase(kind: 'pglite' | 'postgresql'): Promise<T
   if (kind === 'pglite') {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'capsul-pglite-'));
     const database = await openDatabase({ dataDir });
-    await applyMigrations(database.adapter);
+    await database.migrate();
     await seedCatalogs(database.db);
     return { ...database, drop: () => database.close() };
   }
   const pg = await createTestDatabase();
   const database = await openDatabase({ url: pg.url, dataDir: os.tmpdir(), poolSize: 30 });
-  await applyMigrations(database.adapter);
+  await database.migrate();
   await seedCatalogs(database.db);
   return {
     ...database,

@@ -68,6 +68,12 @@ export class CapsulProcess {
     );
   }
 
+  /** The usual command line: `node --import tsx src/main.ts`, optionally inside a network namespace. */
+  static command(netns?: string): string[] {
+    const node = [process.execPath, '--import', 'tsx', 'src/main.ts'];
+    return netns ? ['ip', 'netns', 'exec', netns, ...node] : node;
+  }
+
   /** Starts `node --import tsx <entry>` in its own process (no wrapper, so a kill -9 reaches it). */
   static async start(name: string, env: Record<string, string>, opts: { entry?: string; cwd?: string; ready?: (l: LogLine) => boolean; timeoutMs?: number; command?: string[] } = {}) {
     const command = opts.command ?? [process.execPath, '--import', 'tsx', opts.entry ?? 'src/main.ts'];
@@ -120,6 +126,11 @@ export class CapsulProcess {
     });
   }
 
+  /** kill -9: no shutdown code runs. */
+  async kill(): Promise<void> {
+    await this.stop('SIGKILL');
+  }
+
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill(signal);
@@ -140,16 +151,27 @@ export type Hub = {
 };
 
 /** A hub alone (HUB_MODE on, SPOKE_MODE off) on the given database. Needs `next build` to have run. */
-export async function startHubProcess(opts: { databaseUrl?: string; tls: TestTls; env?: Record<string, string>; port?: number; name?: string }): Promise<Hub> {
+export async function startHubProcess(opts: {
+  databaseUrl?: string;
+  tls: TestTls;
+  env?: Record<string, string>;
+  port?: number;
+  name?: string;
+  /** To start a hub again as the same hub: its tokens and folder. */
+  same?: Pick<Hub, 'hubToken' | 'adminToken' | 'dataDir'>;
+  bind?: string;
+  command?: string[];
+}): Promise<Hub> {
   const port = opts.port ?? (await freePort());
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'capsul-hub-'));
-  const hubToken = newToken();
-  const adminToken = newToken();
+  const dataDir = opts.same?.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'capsul-hub-')));
+  const hubToken = opts.same?.hubToken ?? newToken();
+  const adminToken = opts.same?.adminToken ?? newToken();
+  const bind = opts.bind ?? '127.0.0.1';
   const proc = await CapsulProcess.start(opts.name ?? 'hub', {
     HUB_MODE: 'true',
     SPOKE_MODE: 'false',
     PORT: String(port),
-    BIND_ADDRESS: '127.0.0.1',
+    BIND_ADDRESS: bind,
     DATA_DIR: dataDir,
     HUB_TOKEN: hubToken,
     HUB_ADMIN_TOKEN: adminToken,
@@ -161,8 +183,8 @@ export async function startHubProcess(opts: { databaseUrl?: string; tls: TestTls
     SPOKE_CALL_TIMEOUT_MS: '5000',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
-  });
-  const url = `https://127.0.0.1:${port}`;
+  }, { command: opts.command });
+  const url = `https://${bind}:${port}`;
   const admin = createHubAdminClient({ hubUrl: url, adminToken, ca: readFileSync(opts.tls.caFile) });
   return { proc, url, port, hubToken, adminToken, dataDir, admin };
 }
@@ -179,16 +201,19 @@ export async function startSpokeProcess(opts: {
   register?: boolean;
   hostToken?: string;
   stateDir?: string;
+  bind?: string;
+  command?: string[];
 }): Promise<SpokeHandle> {
   const port = opts.port ?? (await freePort());
-  const url = `https://127.0.0.1:${port}`;
+  const bind = opts.bind ?? '127.0.0.1';
+  const url = `https://${bind}:${port}`;
   const hostToken = opts.hostToken ?? (opts.register === false ? newToken() : (await opts.hub.admin.host.add.mutate({ id: opts.hostId, httpsUrl: url })).token);
   const stateDir = opts.stateDir ?? (await mkdtemp(path.join(os.tmpdir(), `capsul-${opts.hostId}-`)));
   const proc = await CapsulProcess.start(opts.hostId, {
     HUB_MODE: 'false',
     SPOKE_MODE: 'true',
     SPOKE_PORT: String(port),
-    SPOKE_BIND_ADDRESS: '127.0.0.1',
+    SPOKE_BIND_ADDRESS: bind,
     DATA_DIR: stateDir,
     SPOKE_STATE_DIR: stateDir,
     HUB_URL: opts.hub.url,
@@ -201,7 +226,7 @@ export async function startSpokeProcess(opts: {
     TLS_KEY_FILE: opts.tls.keyFile,
     TLS_CA_FILE: opts.tls.caFile,
     ...opts.env,
-  });
+  }, { command: opts.command });
   return { proc, hostId: opts.hostId, url, port, hostToken, stateDir };
 }
 

@@ -4,12 +4,15 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from '~/generated/prisma/client';
+import { applyMigrations } from './schema-engine';
 
 export type Db = InstanceType<typeof PrismaClient>;
 export type Database = {
   db: Db;
   adapter: SqlMigrationAwareDriverAdapterFactory;
   kind: 'pglite' | 'postgresql';
+  /** Applies the committed migrations (idempotent); returns the names it applied. */
+  migrate(): Promise<string[]>;
   close(): Promise<void>;
 };
 
@@ -24,7 +27,18 @@ export async function openDatabase(opts: { url?: string; dataDir: string; poolSi
       idleTimeoutMillis: 30_000,
     });
     const db = new PrismaClient({ adapter });
-    return { db, adapter, kind: 'postgresql', close: () => db.$disconnect() };
+    // Migrations get a pool of their own, closed afterwards: the schema engine holds a session advisory lock
+    // while it migrates, and on a pooled connection that lives on, the lock would block every other hub.
+    const migrate = async () => {
+      const pg = await import('pg');
+      const pool = new pg.default.Pool({ connectionString: opts.url, max: 2, connectionTimeoutMillis: 5000 });
+      try {
+        return await applyMigrations(new PrismaPg(pool));
+      } finally {
+        await pool.end();
+      }
+    };
+    return { db, adapter, kind: 'postgresql', migrate, close: () => db.$disconnect() };
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { PrismaPGlite } = await import('pglite-prisma-adapter');
@@ -38,6 +52,7 @@ export async function openDatabase(opts: { url?: string; dataDir: string; poolSi
     db,
     adapter,
     kind: 'pglite',
+    migrate: () => applyMigrations(adapter),
     close: async () => {
       await db.$disconnect();
       await pglite.close();

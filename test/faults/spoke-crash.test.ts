@@ -1,0 +1,91 @@
+// kill -9 the owner spoke in the middle of a create. Started again, it reports the interrupted build; never
+// started again, the hub's reaper ends the create after its deadline. Either way nothing stays stuck.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { recordFigures } from '../support/figures';
+import { createTestDatabase } from '../support/postgres';
+import { allOnline, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
+import { makeTestTls, type TestTls } from '../support/tls';
+
+const TERMINAL = ['running', 'failed'];
+
+describe('fault: the owner spoke dies mid-create', () => {
+  let tls: TestTls;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let hub: Hub;
+  let spoke: SpokeHandle;
+  const recoveries: number[] = [];
+
+  before(async () => {
+    tls = await makeTestTls();
+    database = await createTestDatabase();
+    hub = await startHubProcess({ databaseUrl: database.url, tls, env: { CREATE_DEADLINE_MS: '8000', REAPER_PERIOD_MS: '1000', SPOKE_CALL_TIMEOUT_MS: '2000' } });
+    spoke = await startSpokeProcess({ hub, hostId: 'owner', tls, env: { FAKE_CREATE_MS: '5000' } });
+    await allOnline(hub, ['owner']);
+  });
+  after(async () => {
+    await spoke?.proc.stop();
+    await hub?.proc.stop();
+    await database?.drop();
+  });
+
+  test('killed and started again: the spoke reports the interrupted build, the create ends failed at once', async () => {
+    for (let round = 0; round < 3; round++) {
+      const created = await hub.admin.capsul.create.mutate({ owner: 'crash@example.com', image: 'debian-12', size: 'nano' });
+      assert.equal((await hub.admin.capsul.byId.query({ id: created.capsulId })).state, 'creating');
+      await spoke.proc.kill();
+      spoke = await startSpokeProcess({ hub, hostId: 'owner', tls, port: spoke.port, hostToken: spoke.hostToken, stateDir: spoke.stateDir, env: { FAKE_CREATE_MS: '5000' } });
+      const restarted = Date.now();
+      const ended = await until('the create ended', async () => {
+        const c = await hub.admin.capsul.byId.query({ id: created.capsulId });
+        return TERMINAL.includes(c.state) && c;
+      }, 30_000, 100);
+      recoveries.push(Date.now() - restarted);
+      assert.equal(ended.state, 'failed');
+      assert.match(ended.error ?? '', /the spoke stopped while building this capsul/);
+      const [op] = await hub.admin.operation.list.query({ capsulId: created.capsulId, kind: 'create' });
+      assert.equal(op!.state, 'failed');
+      assert.equal(op!.reapedAt, null, 'ended by the owner, not the reaper');
+      // What was half made is gone from the host.
+      const fleet = await hub.admin.fleet.list.query();
+      assert.ok(!fleet.capsuls.some((c) => c.id === created.capsulId));
+    }
+  });
+
+  test('killed and never back: the reaper ends the create after its deadline, naming the silent owner', async () => {
+    const created = await hub.admin.capsul.create.mutate({ owner: 'crash@example.com', image: 'debian-12', size: 'nano' });
+    await spoke.proc.kill();
+    const killed = Date.now();
+    const ended = await until('the reaper ended it', async () => {
+      const c = await hub.admin.capsul.byId.query({ id: created.capsulId });
+      return TERMINAL.includes(c.state) && c;
+    }, 30_000, 200);
+    const waited = Date.now() - killed;
+    assert.equal(ended.state, 'failed');
+    assert.match(ended.error ?? '', /past its deadline and the owner owner did not answer/);
+    const [op] = await hub.admin.operation.list.query({ capsulId: created.capsulId, kind: 'create' });
+    assert.ok(op!.reapedAt, 'ended by the reaper');
+    assert.ok(waited < 8000 + 1000 + 2000 + 3000, `ended within deadline + reaper period + call deadline (${waited} ms)`);
+    const stuck = [
+      ...(await hub.admin.operation.list.query({ state: 'pending', limit: 500 })),
+      ...(await hub.admin.operation.list.query({ state: 'assigned', limit: 500 })),
+    ];
+    assert.deepEqual(stuck, [], 'nothing pending or assigned');
+
+    // Back later, the spoke reports the same build too; the owner's word replaces the reaper's.
+    spoke = await startSpokeProcess({ hub, hostId: 'owner', tls, port: spoke.port, hostToken: spoke.hostToken, stateDir: spoke.stateDir, env: { FAKE_CREATE_MS: '5000' } });
+    await until('the late report', async () => !!(await hub.admin.operation.list.query({ capsulId: created.capsulId, kind: 'create' }))[0]?.hostOperations[0]?.result && spoke.proc.logs().includes('completion acknowledged'), 20_000, 200);
+    const [after] = await hub.admin.operation.list.query({ capsulId: created.capsulId, kind: 'create' });
+    assert.equal(after!.reapedAt, null);
+    assert.equal(after!.state, 'failed');
+    await recordFigures('spoke-crash', {
+      fault: 'kill -9 of the owner spoke during a create (3 times restarted at once, once left down past the deadline)',
+      faultsInjected: 4,
+      operations: 4,
+      lost: 0,
+      doubled: 0,
+      worstRecoveryMs: Math.max(...recoveries, waited),
+      notes: `restarted spoke reports the interrupted build in ${Math.max(...recoveries)} ms at worst; with the spoke gone, the reaper ended the create ${waited} ms after the kill (CREATE_DEADLINE_MS=8000)`,
+    });
+  });
+});
