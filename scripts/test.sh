@@ -18,7 +18,7 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 fi
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(test/unit test/db test/integration test/libvirt e2e)
+[ ${#targets[@]} -gt 0 ] || targets=(test/unit test/db test/integration test/faults test/libvirt e2e)
 files=()
 browser=false
 for t in "${targets[@]}"; do

@@ -46,7 +46,7 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(env.PORT, env.BIND_ADDRESS, () => resolve());
+    server.listen({ port: env.PORT, host: env.BIND_ADDRESS, backlog: 4096 }, () => resolve());
   });
   hubLog.info('hub listening', { url: `https://${env.BIND_ADDRESS}:${env.PORT}`, database: database.kind });
 

@@ -6,11 +6,13 @@ export type FetchLike = typeof globalThis.fetch;
  * A fetch for calls between hub and spokes: trusts the configured CA (or the system store when none is
  * given), keeps connections alive and reuses them across calls.
  */
-export function httpsFetch(opts: { ca?: Buffer; cert?: Buffer; key?: Buffer }): FetchLike {
+export function httpsFetch(opts: { ca?: Buffer; cert?: Buffer; key?: Buffer; connectionsPerPeer?: number }): FetchLike {
   const dispatcher = new Agent({
     connect: { ca: opts.ca, cert: opts.cert, key: opts.key },
     keepAliveTimeout: 30_000,
-    connections: 64,
+    // A bounded pool per peer: calls queue on warm connections instead of opening hundreds at once in a
+    // burst (each a TLS handshake, and a full accept queue on the peer drops the rest).
+    connections: opts.connectionsPerPeer ?? 16,
   });
   return ((input: string | URL, init?: RequestInit) =>
     undiciFetch(input, { ...(init as object), dispatcher })) as unknown as FetchLike;

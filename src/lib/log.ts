@@ -39,6 +39,13 @@ export function createLogger(base: Record<string, unknown> = {}): Logger {
 
 export const log = createLogger();
 
+/** An error's message, with the messages of its causes ("fetch failed: connect ECONNREFUSED …"). */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const parts: string[] = [];
+  for (let e = err as { message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    const message = e instanceof Error || typeof e.message === 'string' ? String(e.message) : String(e);
+    if (message && !parts.includes(message)) parts.push(message);
+    if (typeof e !== 'object') break;
+  }
+  return parts.join(': ') || String(err);
 }

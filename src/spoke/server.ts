@@ -26,7 +26,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
     hubUrl,
     hostId,
     hostToken: env.SPOKE_HOST_TOKEN!,
-    fetch: httpsFetch({ ca: tls.ca }),
+    fetch: httpsFetch({ ca: tls.ca, connectionsPerPeer: 8 }),
     timeoutMs: env.HUB_CALL_TIMEOUT_MS,
   });
   const deliver = async (completion: Parameters<typeof hub.spoke.completeOperation.mutate>[0]): Promise<Delivery> => {
@@ -60,7 +60,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(env.SPOKE_PORT, env.SPOKE_BIND_ADDRESS, () => resolve());
+    server.listen({ port: env.SPOKE_PORT, host: env.SPOKE_BIND_ADDRESS, backlog: 4096 }, () => resolve());
   });
   spokeLog.info('spoke listening', { url: `https://${env.SPOKE_BIND_ADDRESS}:${env.SPOKE_PORT}/trpc`, hubUrl, driver: hypervisor.driver });
   await outbox.start();

@@ -111,7 +111,7 @@ export class Spoke {
       if (code === 'CONFLICT') return { assignmentStatus: 'assigned_to_other_host' };
       if (code === 'NOT_FOUND' || code === 'PRECONDITION_FAILED') return { assignmentStatus: 'not_applicable', reason: errorMessage(err) };
       log.warn('claim failed', { err: errorMessage(err) });
-      throw err;
+      throw new Error(`claim: ${errorMessage(err)}`, { cause: err });
     }
     delete reservation.settled; // won: the room stays promised while it builds
     settle();

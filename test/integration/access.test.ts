@@ -194,4 +194,10 @@ describe('accounts, sessions and access control', () => {
     assert.equal(refused.status, 429);
     assert.match(await refused.text(), /from your network/);
   });
+
+  test('session tokens never appear in the hub log (sign-in links do, by design, only when no SMTP is configured)', async () => {
+    const logs = hub.proc.logs();
+    for (const session of [alice, bob]) assert.ok(!logs.includes(session.cookie.split('=')[1]!));
+    assert.ok(!logs.includes(hub.adminToken) && !logs.includes(hub.hubToken) && !logs.includes(spoke.hostToken));
+  });
 });

@@ -149,4 +149,24 @@ describe('authentication', () => {
       await dev.proc.stop();
     }
   });
+
+  test('plain HTTP gets no answer from the hub or a spoke', async () => {
+    for (const port of [hub.port, a.port]) {
+      const err = await globalThis.fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) }).then(
+        (res) => `answered ${res.status}`,
+        (e: Error) => e,
+      );
+      assert.ok(err instanceof Error, `port ${port}: ${String(err)}`);
+    }
+  });
+
+  // Last: reads every log line the processes above wrote.
+  test('no token ever appears in a log line', async () => {
+    const secrets = [hub.hubToken, hub.adminToken, a.hostToken, b.hostToken];
+    for (const proc of [hub.proc, a.proc, b.proc]) {
+      const logs = proc.logs();
+      assert.ok(logs.split("\n").length > 3, `${proc.name} logged`);
+      for (const secret of secrets) assert.ok(!logs.includes(secret), `${proc.name} logged a token`);
+    }
+  });
 });
