@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Starts the system services the full test suite uses, on a Debian machine without systemd (run as root):
-# PostgreSQL 15 (a role that may create test databases) and libvirt (virtlogd, libvirtd, the default network
-# and storage pool). Prints `export TEST_DATABASE_URL=…` for the caller to eval. Idempotent.
+# Starts system services on a Debian machine without systemd (run as root): PostgreSQL 15 (a role that may
+# create test databases; prints `export TEST_DATABASE_URL=…` for the caller to eval) and libvirt (virtlogd,
+# libvirtd, the default network and storage pool). `services.sh libvirt` starts libvirt alone (a spoke
+# machine). Idempotent.
 set -euo pipefail
 exec 3>&1 1>&2   # everything goes to stderr but the export line, which goes to the caller's stdout (fd 3)
+only=${1:-all}
 
 # ---- PostgreSQL --------------------------------------------------------------------------------------
+if [ "$only" != libvirt ]; then
 cluster=$(pg_lsclusters -h | awk 'NR==1 {print $1" "$2}')
 [ -n "$cluster" ] || { echo "no PostgreSQL cluster: apt-get install -y postgresql" >&2; exit 1; }
 # shellcheck disable=SC2086
@@ -20,6 +23,7 @@ DO $$ BEGIN
 END $$;
 SQL
 echo "export TEST_DATABASE_URL=postgresql://capsul_test:capsul_test@127.0.0.1:5432/postgres" >&3
+fi
 
 # ---- libvirt -------------------------------------------------------------------------------------------
 command -v libvirtd >/dev/null || { echo "libvirt is not installed: skipping it" >&2; exit 0; }

@@ -59,9 +59,16 @@ const schema = z
 
     // both
     HUB_TOKEN: token.optional(),
+    // Prometheus: /metrics on the HTTPS port for callers with this bearer token; and/or plain HTTP, no token,
+    // on METRICS_ADDRESS (host:port, keep it private, e.g. 127.0.0.1:9464).
+    METRICS_TOKEN: token.optional(),
+    METRICS_ADDRESS: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/, 'must be host:port').optional(),
     TLS_CERT_FILE: file.optional(),
     TLS_KEY_FILE: file.optional(),
     TLS_CA_FILE: file.optional(),
+    // The key of TLS_CA_FILE, on the hub only: lets `capsul host join` sign new spokes' certificates. Not
+    // needed with the generated local CA (its key is under DATA_DIR/tls).
+    TLS_CA_KEY_FILE: file.optional(),
 
     // spoke
     HUB_URL: httpsUrl.optional(),

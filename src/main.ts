@@ -4,6 +4,7 @@ import { fillQuickStartDefaults } from './bootstrap';
 import { EnvError, reloadEnv } from './env';
 import { startHub } from './hub/server';
 import { errorMessage, log } from './lib/log';
+import { listenForMetrics } from './lib/metrics-endpoint';
 import { loadTls } from './lib/tls';
 import { startSpoke } from './spoke/server';
 
@@ -26,6 +27,11 @@ async function main() {
   // The spoke first: in a combined process the hub's first heartbeat round then finds it listening.
   if (env.SPOKE_MODE) closers.push((await startSpoke(env, tls, log)).close);
   if (env.HUB_MODE) closers.push((await startHub(env, tls, log)).close);
+  if (env.METRICS_ADDRESS) {
+    const metrics = await listenForMetrics(env.METRICS_ADDRESS);
+    closers.push(() => new Promise((resolve) => metrics.close(() => resolve())));
+    log.info('metrics over plain HTTP', { address: env.METRICS_ADDRESS });
+  }
   log.info('ready', { hub: env.HUB_MODE ? `https://localhost:${env.PORT}` : undefined, caFile: tls.caFile });
 
   let stopping = false;

@@ -9,6 +9,9 @@ import { adminSettingsFromEnv, createHubAdminClient, type HubAdminClient } from 
 const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for machine-readable output)
 
   host list                              hosts, online state, driver, last heartbeat
+  host join <id> <address> [--port 8443] [--hub-url URL] > spoke.env
+                                         register a spoke, sign its certificate, print its whole
+                                         environment (then on the spoke: sudo scripts/join-spoke.sh spoke.env)
   host add <id> <https-url>              register a spoke; prints its SPOKE_HOST_TOKEN once
   host rotate-token <id>                 new token for a host; prints it once
   host remove <id>                       remove a host that has no capsuls
@@ -28,6 +31,7 @@ const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for ma
   fleet list                             what every online host reports (virsh list)
   fleet capacity --memory MiB --disk GiB what every online host can take
   operations [--kind K] [--state S] [--host H] [--capsul ID] [--limit N]
+  operation <id>                         one operation: who, what, each host's status, result, timing
   token                                  print a new random token (32 bytes)
 
 The hub is CAPSUL_HUB_URL (default HUB_URL, or https://localhost:$PORT); the admin token is
@@ -54,6 +58,8 @@ const OPTIONS = {
   kernel: { type: 'string' },
   initrd: { type: 'string' },
   cmdline: { type: 'string' },
+  port: { type: 'string' },
+  'hub-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -98,6 +104,13 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
         case 'add': {
           const added = await hub.host.add.mutate({ id: need(third, 'host id'), httpsUrl: need(args[3], 'https URL') });
           return values.json ? added : `host ${added.id} added. Give its spoke this environment (the token is shown only now):\n\nSPOKE_HOST_ID=${added.id}\nSPOKE_HOST_TOKEN=${added.token}`;
+        }
+        case 'join': {
+          const joined = await hub.host.join.mutate({
+            id: need(third, 'host id'), address: need(args[3], 'address'), port: num(values.port) ?? 8443, hubUrl: values['hub-url'],
+          });
+          if (!joined.signed) process.stderr.write('note: the hub has no CA key (TLS_CA_KEY_FILE), so the spoke needs its own certificate\n');
+          return values.json ? joined : joined.envFile.trimEnd();
         }
         case 'rotate-token': {
           const updated = await hub.host.update.mutate({ id: need(third, 'host id'), rotateToken: true });
@@ -164,6 +177,18 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
         hosts: o.hostOperations.map((h) => `${h.hostId}:${h.assignmentStatus}`).join(' '),
         error: o.error,
       }));
+    }
+    case 'operation': {
+      const op = await hub.operation.byId.query({ id: need(sub, 'operation id') });
+      if (values.json) return op;
+      const took = (to: Date | null) => (to ? `${to.getTime() - op.createdAt.getTime()} ms` : '-');
+      return [
+        `operation ${op.id}: ${op.kind} by ${op.actor}, ${op.state}${op.error ? ` (${op.error})` : ''}`,
+        `capsul ${op.capsulId ?? '-'}, owner ${op.hostId ?? '-'}, started ${op.createdAt.toISOString()}, took ${took(op.completedAt)}`,
+        `payload ${JSON.stringify(op.payload)}`,
+        '',
+        table(op.hostOperations.map((h) => ({ host: h.hostId, status: h.assignmentStatus, took: took(h.completedAt), reason: h.reason, result: h.result ? JSON.stringify(h.result) : null }))),
+      ].join('\n');
     }
     case 'token':
       return newToken();

@@ -5,6 +5,9 @@ import { diskGb, ipv4, ipv6, memoryMb, vcpus, vmCommand, vmState } from './capsu
 import { capsulId, catalogId, operationId } from './ids';
 import { sshPublicKey } from './ssh-key';
 
+/** Sent by the hub with each call: the operation it serves (for the spoke's logs). */
+export const OPERATION_ID_HEADER = 'x-capsul-operation-id';
+
 export const driverName = z.enum(['libvirt', 'fake']);
 export type DriverName = z.infer<typeof driverName>;
 

@@ -10,7 +10,7 @@ import { fanOut } from './operations/fan-out';
 
 export async function heartbeatRound(db: Db, deadlineMs: number, log: Logger): Promise<void> {
   const hosts = await db.host.findMany({ where: { removedAt: null }, select: { id: true, httpsUrl: true, lastError: true } });
-  const outcomes = await fanOut(hosts, deadlineMs, (s, signal) => s.heartbeat.mutate(undefined, { signal }), heartbeatOutput);
+  const outcomes = await fanOut(hosts, { procedure: 'heartbeat', deadlineMs }, (s, o) => s.heartbeat.mutate(undefined, o), heartbeatOutput);
   for (const outcome of outcomes) {
     if (outcome.ok) continue;
     const host = hosts.find((h) => h.id === outcome.hostId);

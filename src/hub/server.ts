@@ -9,11 +9,13 @@ import type { Logger } from '~/lib/log';
 import type { TlsMaterial } from '~/lib/tls';
 import { hashToken } from '~/lib/tokens';
 import { openDatabase, setDatabase } from './db/client';
+import { METRICS_PATH, serveMetrics } from '~/lib/metrics-endpoint';
 import { API_PREFIX, createHubApiHandler } from './api';
 import { stampClientAddress } from './client-address';
 import { seedCatalogs } from './db/seed';
 import { startHousekeeping } from './housekeeping';
 import { leadWhileHoldingLock } from './leader';
+import { collectFromDatabase } from './metrics';
 import { configureSpokeClients } from './spoke-client';
 
 export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { dir?: string } = {}) {
@@ -23,6 +25,7 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   const applied = await database.migrate();
   hubLog.info('database ready', { kind: database.kind, migrationsApplied: applied });
   await seedCatalogs(database.db);
+  collectFromDatabase(database.db);
   // The hub presents its own certificate to spokes, for those that require one (SPOKE_REQUIRE_CLIENT_CERT).
   configureSpokeClients({ fetch: httpsFetch({ ca: tls.ca, cert: tls.cert, key: tls.key }), hubToken: env.HUB_TOKEN! });
 
@@ -41,6 +44,7 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   const server = https.createServer({ cert: tls.cert, key: tls.key, noDelay: true }, (req, res) => {
     stampClientAddress(req, env.TRUST_PROXY);
     if (req.url?.startsWith(API_PREFIX)) api(req, res);
+    else if (req.url === METRICS_PATH) serveMetrics(req, res, env.METRICS_TOKEN);
     else void handle(req, res);
   });
   server.keepAliveTimeout = 60_000;

@@ -1,6 +1,7 @@
 // Typed tRPC clients for calling spokes, typed by the spoke router's type alone (`import type`).
 import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
+import { OPERATION_ID_HEADER } from '~/contract/spoke';
 import type { FetchLike } from '~/lib/https-fetch';
 import type { SpokeRouter } from '~/spoke/router';
 
@@ -26,7 +27,11 @@ export function spokeClient(httpsUrl: string): SpokeClient {
           url: `${httpsUrl}/trpc`,
           transformer: superjson,
           fetch: state.settings.fetch,
-          headers: { authorization: `Bearer ${state.settings.hubToken}` },
+          // The operation a call serves travels with it, so the spoke's log lines about it carry its id.
+          headers: ({ op }) => {
+            const operationId = (op.context as { operationId?: string }).operationId;
+            return { authorization: `Bearer ${state.settings.hubToken}`, ...(operationId ? { [OPERATION_ID_HEADER]: operationId } : {}) };
+          },
         }),
       ],
     });

@@ -55,13 +55,13 @@ export const spokeRouter = router({
   vmState: procedure
     .input(vmStateInput)
     .output(vmStateOutput)
-    .mutation(async ({ ctx, input }) => ({ state: await hypervisorCall(() => ctx.spoke.hypervisor.setState(input.id, input.command)) })),
+    .mutation(async ({ ctx, input }) => ({ state: await hypervisorCall(() => ctx.spoke.hypervisor.setState(input.id, input.command, ctx.log)) })),
 
   destroy: procedure
     .input(idInput)
     .output(destroyOutput)
     .mutation(async ({ ctx, input }) => {
-      await hypervisorCall(() => ctx.spoke.hypervisor.destroy(input.id));
+      await hypervisorCall(() => ctx.spoke.hypervisor.destroy(input.id, ctx.log));
       return { destroyed: true as const };
     }),
 

@@ -6,11 +6,13 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Env } from '~/env';
 import { httpsFetch } from '~/lib/https-fetch';
 import { errorMessage, type Logger } from '~/lib/log';
+import { METRICS_PATH, serveMetrics } from '~/lib/metrics-endpoint';
 import type { TlsMaterial } from '~/lib/tls';
 import { backoffMs, Outbox, type Delivery } from './outbox';
 import { createHubClient } from './hub-client';
 import { selectHypervisor } from './hypervisor/select';
 import { spokeRouter } from './router';
+import { collectCapacity } from './metrics';
 import { Spoke } from './spoke';
 import { spokeContextFactory } from './trpc';
 
@@ -41,6 +43,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
   };
   const outbox = new Outbox(path.join(env.SPOKE_STATE_DIR, 'outbox'), deliver, spokeLog);
   const spoke = new Spoke(hypervisor, hub, outbox, spokeLog, path.join(env.SPOKE_STATE_DIR, 'builds'));
+  collectCapacity(spoke);
 
   const handler = createHTTPHandler({
     router: spokeRouter,
@@ -51,6 +54,10 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
   // Optional mutual TLS: only callers with a certificate from the configured CA (the hub) get through.
   const clientAuth = env.SPOKE_REQUIRE_CLIENT_CERT ? { requestCert: true, rejectUnauthorized: true, ca: tls.ca } : {};
   const server = https.createServer({ cert: tls.cert, key: tls.key, noDelay: true, ...clientAuth }, (req, res) => {
+    if (req.url === METRICS_PATH) {
+      serveMetrics(req, res, env.METRICS_TOKEN);
+      return;
+    }
     if (!req.url?.startsWith('/trpc/')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;

@@ -3,6 +3,7 @@
 // createContext, before any procedure runs.
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
+import { OPERATION_ID_HEADER } from '~/contract/spoke';
 import type { Logger } from '~/lib/log';
 import { formatError } from '~/lib/trpc-errors';
 import { bearerToken, tokenMatches } from '~/lib/tokens';
@@ -10,13 +11,17 @@ import type { Spoke } from './spoke';
 
 export type SpokeContext = { spoke: Spoke; log: Logger };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function spokeContextFactory(spoke: Spoke, hubToken: string, log: Logger) {
-  return ({ req }: { req: { headers: { authorization?: string } } }): SpokeContext => {
-    const token = bearerToken(req.headers.authorization);
+  return ({ req }: { req: { headers: Record<string, string | string[] | undefined> } }): SpokeContext => {
+    const token = bearerToken(req.headers.authorization as string | undefined);
     if (!token || !tokenMatches(token, hubToken)) {
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong hub token' });
     }
-    return { spoke, log };
+    // Every line logged for this call carries the hub's operation id (when it is a well-formed one).
+    const operationId = req.headers[OPERATION_ID_HEADER];
+    return { spoke, log: typeof operationId === 'string' && UUID.test(operationId) ? log.child({ operationId }) : log };
   };
 }
 
@@ -30,8 +35,7 @@ export const procedure = t.procedure.use(async ({ ctx, path, type, getRawInput, 
     const raw = (await getRawInput().catch(() => undefined)) as Record<string, unknown> | undefined;
     const input = raw ?? {};
     const id = typeof input.id === 'string' ? input.id.slice(0, 64) : undefined;
-    const operationId = typeof input.operationId === 'string' ? input.operationId.slice(0, 64) : undefined;
-    ctx.log.info('hub call', { procedure: path, capsulId: id, operationId, ok: result.ok });
+    ctx.log.info('hub call', { procedure: path, capsulId: id, ok: result.ok });
   }
   return result;
 });

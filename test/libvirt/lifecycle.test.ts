@@ -55,6 +55,7 @@ describe('libvirt driver, real guests', () => {
         SPOKE_DISKS_DIR: disks,
         SPOKE_MEMORY_RESERVE_MB: '512',
         SPOKE_READY_TIMEOUT_MS: '150000',
+        METRICS_TOKEN: 'm'.repeat(40),
       },
     });
     await allOnline(hub, ['kvm-1']);
@@ -124,6 +125,12 @@ describe('libvirt driver, real guests', () => {
 
     await hub.admin.capsul.destroy.mutate({ id });
     assert.equal(await domainState(id), null, 'no domain');
+    // Every virsh and qemu-img call is timed on the spoke's /metrics.
+    const metrics = await (await httpsFetch({ ca: readFileSync(tls.caFile) })(`${spoke.url}/metrics`, { headers: { authorization: `Bearer ${'m'.repeat(40)}` } })).text();
+    for (const command of ['define', 'start', 'domifaddr', 'destroy', 'undefine']) {
+      assert.match(metrics, new RegExp(`^capsul_spoke_command_seconds_count\\{binary="virsh",command="${command}"\\} [1-9]\\d*$`, 'm'), command);
+    }
+    assert.match(metrics, /^capsul_spoke_command_seconds_count\{binary="qemu-img",command="create"\} [1-9]/m);
     assert.deepEqual((await readdir(disks)).filter((f) => f.startsWith(id)), [], 'no overlay, no seed, no XML, no console log');
   });
 

@@ -6,7 +6,7 @@ const CONNECTION_CODES = new Set([
   '08000', '08001', '08003', '08004', '08006', // connection exceptions
   'P1001', 'P1002', 'P1017', // Prisma: cannot reach, timed out, server closed the connection
 ]);
-const CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (shutting down|starting up)|terminating connection due to administrator command|Can't reach database server/i;
+const CONNECTION_MESSAGES = /Connection terminated|Server has closed the connection|Connection refused|connection is closed|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (shutting down|starting up)|terminating connection due to administrator command|Can't reach database server/i;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err as { cause?: unknown; code?: unknown; message?: unknown } | undefined, depth = 0; e && typeof e === 'object' && depth < 8; e = e.cause as typeof e, depth++) {

@@ -5,8 +5,21 @@ import { TRPCError } from '@trpc/server';
 import { createInput, type CreateInput } from '~/contract/spoke';
 import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
+import { claimSeconds } from '../metrics';
 
 export async function claimOperation(db: Db, hostId: string, operationId: string): Promise<CreateInput> {
+  const started = performance.now();
+  try {
+    const payload = await decide(db, hostId, operationId);
+    claimSeconds.observe({ outcome: 'won' }, (performance.now() - started) / 1000);
+    return payload;
+  } catch (err) {
+    claimSeconds.observe({ outcome: err instanceof TRPCError ? err.code.toLowerCase() : 'error' }, (performance.now() - started) / 1000);
+    throw err;
+  }
+}
+
+async function decide(db: Db, hostId: string, operationId: string): Promise<CreateInput> {
   const won = await db.$queryRaw<{ payload: unknown; capsulId: string | null }[]>`
     WITH won AS (
       UPDATE "Operation" AS o

@@ -7,6 +7,7 @@ import type { CompleteInput, CompletionResult } from '~/contract/hub';
 import { log } from '~/lib/log';
 import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
+import { countOperation } from '../metrics';
 import { json } from './record';
 
 function canonical(value: unknown): string {
@@ -51,6 +52,7 @@ export async function applyCompletion(
   });
   if (applied) {
     capsulChanged(op.capsulId);
+    countOperation('create', result.ok ? 'completed' : 'failed');
     log.info('create completed', {
       operationId: op.id,
       hostId: op.hostId,

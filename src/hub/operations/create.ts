@@ -13,6 +13,7 @@ import type { Db } from '../db/client';
 import { fanOut, type HostOutcome } from './fan-out';
 import { onlineHosts } from './hosts';
 import { capsulChanged } from '../events';
+import { countOperation } from '../metrics';
 import { json, type Actor } from './record';
 
 export type CreateRequest = {
@@ -95,7 +96,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
   });
 
   capsulChanged(id);
-  const outcomes = await fanOut(hosts, env().SPOKE_CALL_TIMEOUT_MS, (s, signal) => s.create.mutate(payload, { signal }), createOutput);
+  const outcomes = await fanOut(hosts, { procedure: 'create', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, (s, o) => s.create.mutate(payload, o), createOutput);
   const answers = outcomes.map(statusOf);
   await recordAnswers(db, operationId, answers);
 
@@ -112,6 +113,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
     if (failed.count === 1) {
       await db.capsul.update({ where: { id }, data: { state: 'failed', error: `no host could take it: ${reason}`, deletedAt: new Date() } });
       capsulChanged(id);
+      countOperation('create', 'failed');
       opLog.warn('create failed: no host could take it', { hosts: answers });
       const message = `no host could take this capsul: ${reason}`;
       throw new TRPCError({ code: 'PRECONDITION_FAILED', message, cause: new HostsError(message, answers) });
@@ -127,12 +129,14 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
       db.capsul.update({ where: { id }, data: { state: 'failed', error } }),
     ]);
     capsulChanged(id);
+    countOperation('create', 'conflict');
     opLog.error('create conflict: more than one host claims it', { saidAssigned, owner });
     throw new TRPCError({ code: 'CONFLICT', message: error, cause: new HostsError(error, answers) });
   }
   if (!saidAssigned.includes(owner)) {
     opLog.warn('the owner won the claim but its answer was lost; it stays the owner', { owner });
   }
+  countOperation('create', 'assigned');
   opLog.info('create assigned', { hostId: owner });
   return { capsulId: id, operationId, hostId: owner, hosts: answers };
 }

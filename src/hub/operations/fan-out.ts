@@ -2,6 +2,7 @@
 // accepts the connection and never answers costs its deadline and delays no other host's result.
 import type { z } from 'zod';
 import { errorMessage } from '~/lib/log';
+import { fanOutSeconds, hostCallSeconds } from '../metrics';
 import { spokeClient, type SpokeClient } from '../spoke-client';
 
 export type HostTarget = { id: string; httpsUrl: string };
@@ -43,41 +44,54 @@ export function classifyFailure(err: unknown, signal: AbortSignal, deadlineMs: n
   return { status: 'error_response_from_host', reason: errorMessage(err) };
 }
 
+/** What a call is: the spoke procedure (for metrics), its deadline, and the operation it serves (sent to the
+ * spoke, which logs it on every line of that work). */
+export type CallInfo = { procedure: string; deadlineMs: number; operationId?: string };
+/** Options every spoke call passes on to its tRPC client. */
+export type CallOptions = { signal: AbortSignal; context: { operationId?: string } };
+
 export async function callHost<T>(
   host: HostTarget,
-  deadlineMs: number,
-  call: (client: SpokeClient, signal: AbortSignal) => Promise<unknown>,
+  info: CallInfo,
+  call: (client: SpokeClient, opts: CallOptions) => Promise<unknown>,
   schema: z.ZodType<T>,
 ): Promise<HostOutcome<T>> {
   const started = performance.now();
-  const signal = AbortSignal.timeout(deadlineMs);
+  const signal = AbortSignal.timeout(info.deadlineMs);
   const ms = () => Math.round(performance.now() - started);
+  const done = (outcome: HostOutcome<T>) => {
+    hostCallSeconds.observe({ procedure: info.procedure, result: outcome.ok ? 'ok' : outcome.status }, (performance.now() - started) / 1000);
+    return outcome;
+  };
   let raw: unknown;
   try {
-    raw = await call(spokeClient(host.httpsUrl), signal);
+    raw = await call(spokeClient(host.httpsUrl), { signal, context: { operationId: info.operationId } });
   } catch (err) {
-    return { hostId: host.id, ok: false, ...classifyFailure(err, signal, deadlineMs), ms: ms() };
+    return done({ hostId: host.id, ok: false, ...classifyFailure(err, signal, info.deadlineMs), ms: ms() });
   }
   // What a spoke answers is checked against the contract, not trusted.
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    return {
+    return done({
       hostId: host.id,
       ok: false,
       status: 'invalid_response_from_host',
       reason: `answer does not match the protocol: ${first?.path.join('.') || '(answer)'}: ${first?.message}`,
       ms: ms(),
-    };
+    });
   }
-  return { hostId: host.id, ok: true, value: parsed.data, ms: ms() };
+  return done({ hostId: host.id, ok: true, value: parsed.data, ms: ms() });
 }
 
-export function fanOut<T>(
+export async function fanOut<T>(
   hosts: HostTarget[],
-  deadlineMs: number,
-  call: (client: SpokeClient, signal: AbortSignal) => Promise<unknown>,
+  info: CallInfo,
+  call: (client: SpokeClient, opts: CallOptions) => Promise<unknown>,
   schema: z.ZodType<T>,
 ): Promise<HostOutcome<T>[]> {
-  return Promise.all(hosts.map((host) => callHost(host, deadlineMs, call, schema)));
+  const started = performance.now();
+  const outcomes = await Promise.all(hosts.map((host) => callHost(host, info, call, schema)));
+  fanOutSeconds.observe({ procedure: info.procedure }, (performance.now() - started) / 1000);
+  return outcomes;
 }

@@ -1,5 +1,6 @@
 // Immediate operations that go to every online host: `list` and `capacityAvailable`. They succeed when at
 // least one host answers; the answer names each host that failed and why.
+import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { capacityOutput, listOutput } from '~/contract/spoke';
 import { env } from '~/env';
@@ -43,8 +44,9 @@ async function toEveryOnlineHost<T>(
   });
   const online: HostTarget[] = all.filter((h) => h.lastHealthCheck && h.lastHealthCheck >= since);
   const offline = all.filter((h) => !h.lastHealthCheck || h.lastHealthCheck < since).map((h) => ({ hostId: h.id, lastHealthCheck: h.lastHealthCheck }));
-  const outcomes = await fanOut(online, env().SPOKE_CALL_TIMEOUT_MS, opts.call, opts.schema);
-  const operation = await recordFanOut(db, { kind: opts.kind, actor: opts.actor, payload: opts.payload, outcomes, startedAt });
+  const operationId = randomUUID();
+  const outcomes = await fanOut(online, { procedure: opts.kind, deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, opts.call, opts.schema);
+  const operation = await recordFanOut(db, { id: operationId, kind: opts.kind, actor: opts.actor, payload: opts.payload, outcomes, startedAt });
   if (!outcomes.some((o) => o.ok)) throw allFailed(opts.kind, outcomes);
   return { operationId: operation.id, outcomes, failed: failuresOf(outcomes), offline };
 }
@@ -55,7 +57,7 @@ export async function listFleet(db: Db, actor: Actor) {
     kind: 'list',
     actor,
     payload: {},
-    call: (spoke, signal) => spoke.list.query(undefined, { signal }),
+    call: (spoke, o) => spoke.list.query(undefined, o),
     schema: listOutput,
   });
   const capsuls = outcomes.flatMap((o) => (o.ok ? o.value.capsuls.map((c) => ({ ...c, hostId: o.hostId })) : []));
@@ -69,7 +71,7 @@ export async function fleetCapacity(db: Db, actor: Actor, request: { memoryMb: n
     kind: 'capacityAvailable',
     actor,
     payload: request,
-    call: (spoke, signal) => spoke.capacityAvailable.query(request, { signal }),
+    call: (spoke, o) => spoke.capacityAvailable.query(request, o),
     schema: capacityOutput,
   });
   const hosts = outcomes.flatMap((o) => (o.ok ? [{ hostId: o.hostId, ...o.value }] : []));

@@ -52,13 +52,13 @@ export async function getCapsul(db: Db, actor: Actor, id: string, scope: Scope) 
   const capsul = await findCapsul(db, id, scope);
   const host = ownerOf(capsul);
   const op = await startOperation(db, { kind: 'get', actor, payload: { id }, capsulId: id, hostId: host.id });
-  const outcome = await callHost(host, env().SPOKE_CALL_TIMEOUT_MS, (s, signal) => s.get.query({ id }, { signal }), getOutput);
+  const outcome = await callHost(host, { procedure: 'get', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId: op.id }, (s, o) => s.get.query({ id }, o), getOutput);
   const onHost = outcome.ok ? outcome.value : null;
   const refresh =
     onHost && capsul.state !== 'creating'
       ? [db.capsul.update({ where: { id }, data: { state: onHost.state, ipv4: onHost.ipv4 ?? null, ipv6: onHost.ipv6 ?? null } })]
       : [];
-  await finishOperation(db, op.id, outcome, refresh);
+  await finishOperation(db, op.id, 'get', outcome, refresh);
   capsulChanged(id);
   if (!outcome.ok) throw hostFailed(outcome);
   return { operationId: op.id, capsul: { ...capsul, ...(refresh.length && onHost ? onHost : {}) }, onHost };
@@ -72,12 +72,12 @@ export async function setCapsulState(db: Db, actor: Actor, id: string, command: 
   const op = await startOperation(db, { kind: 'vmState', actor, payload: { id, command }, capsulId: id, hostId: host.id });
   const outcome = await callHost(
     host,
-    env().SPOKE_CALL_TIMEOUT_MS,
-    (s, signal) => s.vmState.mutate({ id, command }, { signal }),
+    { procedure: 'vmState', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId: op.id },
+    (s, o) => s.vmState.mutate({ id, command }, o),
     vmStateOutput,
   );
   const update = outcome.ok ? [db.capsul.update({ where: { id }, data: { state: outcome.value.state } })] : [];
-  await finishOperation(db, op.id, outcome, update);
+  await finishOperation(db, op.id, 'vmState', outcome, update);
   capsulChanged(id);
   if (!outcome.ok) throw hostFailed(outcome);
   return { operationId: op.id, state: outcome.value.state };
@@ -100,9 +100,9 @@ export async function destroyCapsul(db: Db, actor: Actor, id: string, scope: Sco
   }
   const host = capsul.host;
   const op = await startOperation(db, { kind: 'destroy', actor, payload: { id }, capsulId: id, hostId: host.id });
-  const outcome = await callHost(host, env().SPOKE_CALL_TIMEOUT_MS, (s, signal) => s.destroy.mutate({ id }, { signal }), destroyOutput);
+  const outcome = await callHost(host, { procedure: 'destroy', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId: op.id }, (s, o) => s.destroy.mutate({ id }, o), destroyOutput);
   const update = outcome.ok ? [db.capsul.update({ where: { id }, data: { state: 'deleted', deletedAt: now } })] : [];
-  await finishOperation(db, op.id, outcome, update);
+  await finishOperation(db, op.id, 'destroy', outcome, update);
   capsulChanged(id);
   if (!outcome.ok) throw hostFailed(outcome);
   return { operationId: op.id, destroyed: true as const };

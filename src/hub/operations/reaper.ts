@@ -43,7 +43,7 @@ export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failed
   for (const op of overdue) {
     if (!op.host || !op.hostId || !op.capsulId) continue;
     const id = op.capsulId;
-    const outcome = await callHost(op.host, env().SPOKE_CALL_TIMEOUT_MS, (s, signal) => s.get.query({ id }, { signal }), getOutput);
+    const outcome = await callHost(op.host, { procedure: 'get', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId: op.id }, (s, o) => s.get.query({ id }, o), getOutput);
     const result = !outcome.ok
       ? { ok: false as const, error: `past its deadline and the owner ${op.hostId} did not answer: ${outcome.reason}` }
       : !outcome.value

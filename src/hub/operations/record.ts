@@ -2,6 +2,8 @@
 // it was offered to.
 import type { Prisma } from '~/generated/prisma/client';
 import type { Db } from '../db/client';
+import { log } from '~/lib/log';
+import { countOperation } from '../metrics';
 import type { HostOutcome } from './fan-out';
 
 export type Actor = string; // "cli", "account:<email>", "system"
@@ -31,13 +33,23 @@ export function describeFailures(outcomes: HostOutcome<unknown>[]): string {
  */
 export async function recordFanOut(
   db: Db,
-  opts: { kind: Kind; actor: Actor; payload: unknown; outcomes: HostOutcome<unknown>[]; startedAt: Date },
+  opts: { id: string; kind: Kind; actor: Actor; payload: unknown; outcomes: HostOutcome<unknown>[]; startedAt: Date },
 ) {
   const now = new Date();
   const answered = opts.outcomes.some((o) => o.ok);
   const failures = describeFailures(opts.outcomes);
+  countOperation(opts.kind, answered ? 'completed' : 'failed');
+  log.info('operation finished', {
+    operationId: opts.id,
+    kind: opts.kind,
+    actor: opts.actor,
+    state: answered ? 'completed' : 'failed',
+    ms: now.getTime() - opts.startedAt.getTime(),
+    hosts: opts.outcomes.map((o) => `${o.hostId}:${o.ok ? 'assigned' : o.status}`),
+  });
   return db.operation.create({
     data: {
+      id: opts.id,
       kind: opts.kind,
       actor: opts.actor,
       payload: json(opts.payload),
@@ -72,9 +84,18 @@ export function startOperation(
 }
 
 /** Completes an operation started with `startOperation` with its one host's outcome. */
-export function finishOperation(db: Db, operationId: string, outcome: HostOutcome<unknown>, extra: Prisma.PrismaPromise<unknown>[] = []) {
+export function finishOperation(db: Db, operationId: string, kindOf: Kind, outcome: HostOutcome<unknown>, extra: Prisma.PrismaPromise<unknown>[] = []) {
   const now = new Date();
   const row = hostRow(outcome, now);
+  countOperation(kindOf, outcome.ok ? 'completed' : 'failed');
+  log.info('operation finished', {
+    operationId,
+    kind: kindOf,
+    hostId: outcome.hostId,
+    state: outcome.ok ? 'completed' : 'failed',
+    ms: outcome.ms,
+    ...(outcome.ok ? {} : { status: outcome.status, reason: outcome.reason }),
+  });
   return db.$transaction([
     db.operation.update({
       where: { id: operationId },

@@ -3,7 +3,10 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { hostId } from '~/contract/ids';
 import { hashToken, newToken } from '~/lib/tokens';
+import { env } from '~/env';
+import type { Db } from '../db/client';
 import { hostUrl } from '../host-url';
+import { spokeCertificate, spokeEnvFile } from '../join';
 import { onlineSince } from '../operations';
 import { adminProcedure, router } from '../trpc';
 
@@ -32,23 +35,31 @@ export const hostRouter = router({
     }));
   }),
 
-  add: adminProcedure.input(z.object({ id: hostId, httpsUrl: hostUrl })).mutation(async ({ ctx, input }) => {
-    const clash = await ctx.db.host.findFirst({
-      where: { OR: [{ id: input.id }, { httpsUrl: input.httpsUrl, removedAt: null }] },
-    });
-    if (clash) {
-      const message =
-        clash.id !== input.id
-          ? `httpsUrl: host ${clash.id} has that URL`
-          : clash.removedAt
-            ? `id: ${input.id} belonged to a host removed on ${clash.removedAt.toISOString()}; pick another id`
-            : `id: host ${input.id} exists`;
-      throw new TRPCError({ code: 'CONFLICT', message });
-    }
-    const token = newToken();
-    await ctx.db.host.create({ data: { id: input.id, httpsUrl: input.httpsUrl, tokenHash: hashToken(token) } });
-    return { id: input.id, httpsUrl: input.httpsUrl, token };
-  }),
+  add: adminProcedure.input(z.object({ id: hostId, httpsUrl: hostUrl })).mutation(({ ctx, input }) => addHost(ctx.db, input.id, input.httpsUrl)),
+
+  /** A new spoke in one step: the host, its token, its certificate, and the environment to give it. */
+  join: adminProcedure
+    .input(
+      z.object({
+        id: hostId,
+        address: z.union([z.ipv4(), z.ipv6(), z.hostname().max(253)], { message: 'must be an IP address or a host name' }),
+        port: z.number().int().min(1).max(65535).default(8443),
+        hubUrl: hostUrl.optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const host = input.address.includes(':') ? `[${input.address}]` : input.address;
+      const spokeUrl = `https://${host}:${input.port}`;
+      const tls = await spokeCertificate(input.address);
+      const added = await addHost(ctx.db, input.id, spokeUrl);
+      const e = env();
+      return {
+        id: added.id,
+        httpsUrl: spokeUrl,
+        signed: !!tls,
+        envFile: spokeEnvFile({ hubUrl: input.hubUrl ?? e.PUBLIC_URL, hubToken: e.HUB_TOKEN!, hostId: added.id, hostToken: added.token, port: input.port, spokeUrl, tls }),
+      };
+    }),
 
   update: adminProcedure
     .input(z.object({ id: hostId, httpsUrl: hostUrl.optional(), rotateToken: z.boolean().default(false) }))
@@ -72,3 +83,19 @@ export const hostRouter = router({
     return { removed: true as const };
   }),
 });
+
+async function addHost(db: Db, id: string, httpsUrl: string) {
+  const clash = await db.host.findFirst({ where: { OR: [{ id }, { httpsUrl, removedAt: null }] } });
+  if (clash) {
+    const message =
+      clash.id !== id
+        ? `httpsUrl: host ${clash.id} has that URL`
+        : clash.removedAt
+          ? `id: ${id} belonged to a host removed on ${clash.removedAt.toISOString()}; pick another id`
+          : `id: host ${id} exists`;
+    throw new TRPCError({ code: 'CONFLICT', message });
+  }
+  const token = newToken();
+  await db.host.create({ data: { id, httpsUrl, tokenHash: hashToken(token) } });
+  return { id, httpsUrl, token };
+}

@@ -1,4 +1,5 @@
 // The operations log: every hub-to-spoke operation with each host's assignment status, result and timing.
+import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { capsulId, hostId } from '~/contract/ids';
 import { adminProcedure, router } from '../trpc';
@@ -7,6 +8,12 @@ const kind = z.enum(['create', 'destroy', 'list', 'capacityAvailable', 'get', 'v
 const state = z.enum(['pending', 'assigned', 'completed', 'failed', 'conflict']);
 
 export const operationRouter = router({
+  byId: adminProcedure.input(z.object({ id: z.uuid() })).query(async ({ ctx, input }) => {
+    const op = await ctx.db.operation.findUnique({ where: { id: input.id }, include: { hostOperations: { orderBy: { hostId: 'asc' } } } });
+    if (!op) throw new TRPCError({ code: 'NOT_FOUND', message: `no operation ${input.id}` });
+    return op;
+  }),
+
   list: adminProcedure
     .input(
       z

@@ -18,9 +18,9 @@ export interface Hypervisor {
   get(id: string): Promise<CapsulDetail | null>;
   /** Builds and boots the capsul; resolves once it runs and has an address. Cleans up after itself on failure. */
   create(spec: CreateInput, log: Logger): Promise<CapsulDetail>;
-  setState(id: string, command: VmCommand): Promise<VmState>;
+  setState(id: string, command: VmCommand, log?: Logger): Promise<VmState>;
   /** Idempotent: a capsul that is not there is already destroyed. */
-  destroy(id: string): Promise<void>;
+  destroy(id: string, log?: Logger): Promise<void>;
 }
 
 /** An error the spoke reports as such (a missing capsul, a state change that makes no sense). */

@@ -1,6 +1,7 @@
 // The only place the spoke runs virsh and qemu-img: argument arrays through execa (never a shell), a
 // deadline on every call, and errors that say which command failed and what it printed.
 import { execa } from 'execa';
+import { commandFailures, commandSeconds } from '../../metrics';
 
 export class CommandError extends Error {
   constructor(
@@ -16,10 +17,15 @@ export type Runner = (args: string[], opts?: { timeoutMs?: number }) => Promise<
 
 function runner(binary: string, prefix: string[]): Runner {
   return async (args, opts = {}) => {
+    const labels = { binary, command: args[0] ?? '' };
+    const started = performance.now();
     try {
       const { stdout } = await execa(binary, [...prefix, ...args], { timeout: opts.timeoutMs ?? 60_000 });
+      commandSeconds.observe(labels, (performance.now() - started) / 1000);
       return stdout;
     } catch (err) {
+      commandSeconds.observe(labels, (performance.now() - started) / 1000);
+      commandFailures.inc(labels);
       const e = err as { code?: string; stderr?: string; timedOut?: boolean; shortMessage?: string };
       if (e.code === 'ENOENT') throw new CommandError(binary, '', `${binary} is not installed`);
       const stderr = (e.stderr ?? '').trim();

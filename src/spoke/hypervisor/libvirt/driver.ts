@@ -262,7 +262,8 @@ export class LibvirtHypervisor implements Hypervisor {
     this.virtualSizes.delete(this.paths(id).disk);
   }
 
-  async setState(id: string, command: VmCommand): Promise<VmState> {
+  async setState(id: string, command: VmCommand, log: Logger = this.log): Promise<VmState> {
+    log.info('power command', { capsulId: id, command });
     assertCapsulId(id);
     const state = await this.domstate(id);
     if (state === null) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
@@ -296,7 +297,7 @@ export class LibvirtHypervisor implements Hypervisor {
     return false;
   }
 
-  async destroy(id: string): Promise<void> {
+  async destroy(id: string, log: Logger = this.log): Promise<void> {
     assertCapsulId(id);
     const state = await this.domstate(id);
     if (state !== null) {
@@ -308,7 +309,7 @@ export class LibvirtHypervisor implements Hypervisor {
     const p = this.paths(id);
     await Promise.all([p.disk, p.seed, p.xml, p.consoleLog].map((f) => rm(f, { force: true })));
     this.virtualSizes.delete(p.disk);
-    this.log.info('capsul destroyed', { capsulId: id });
+    log.info('capsul destroyed', { capsulId: id });
   }
 }
 
