@@ -12,7 +12,7 @@ export function httpsFetch(opts: { ca?: Buffer; cert?: Buffer; key?: Buffer; con
     keepAliveTimeout: 30_000,
     // A bounded pool per peer: calls queue on warm connections instead of opening hundreds at once in a
     // burst (each a TLS handshake, and a full accept queue on the peer drops the rest).
-    connections: opts.connectionsPerPeer ?? 16,
+    connections: opts.connectionsPerPeer ?? 8,
   });
   return ((input: string | URL, init?: RequestInit) =>
     undiciFetch(input, { ...(init as object), dispatcher })) as unknown as FetchLike;

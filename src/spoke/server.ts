@@ -28,7 +28,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
     hubUrl,
     hostId,
     hostToken: env.SPOKE_HOST_TOKEN!,
-    fetch: httpsFetch({ ca: tls.ca, connectionsPerPeer: 8 }),
+    fetch: httpsFetch({ ca: tls.ca, connectionsPerPeer: 4 }),
     timeoutMs: env.HUB_CALL_TIMEOUT_MS,
   });
   const deliver = async (completion: Parameters<typeof hub.spoke.completeOperation.mutate>[0]): Promise<Delivery> => {

@@ -103,7 +103,7 @@ export class Spoke {
 
     let spec: CreateInput;
     try {
-      spec = createInput.parse(await this.hub.spoke.claimOperation.mutate({ operationId: offered.operationId }));
+      spec = createInput.parse(await this.claim(offered.operationId));
     } catch (err) {
       this.reserved.delete(offered.id);
       settle();
@@ -120,6 +120,22 @@ export class Spoke {
     const work = this.build(spec, log).finally(() => this.building.delete(work));
     this.building.add(work);
     return { assignmentStatus: 'assigned' };
+  }
+
+  /**
+   * The claim call, tried again (briefly) when the connection to the hub could not even be made: the request
+   * was never sent, so trying again cannot claim twice (and a repeated claim by the winner is harmless anyway).
+   */
+  private async claim(operationId: string): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.hub.spoke.claimOperation.mutate({ operationId });
+      } catch (err) {
+        const notSent = /UND_ERR_CONNECT_TIMEOUT|ECONNREFUSED|Connect Timeout/.test(`${errorMessage(err)} ${JSON.stringify((err as { cause?: { cause?: { code?: string } } }).cause?.cause?.code ?? '')}`);
+        if (!notSent || attempt >= 2) throw err;
+        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      }
+    }
   }
 
   private async build(spec: CreateInput, log: Logger): Promise<void> {
