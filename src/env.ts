@@ -22,6 +22,8 @@ const schema = z
     HUB_MODE: bool.default(true),
     SPOKE_MODE: bool.default(true),
     ALLOW_INSECURE_HTTP: bool.default(false),
+    // Benchmark procedures (bench.*, admins only): timings taken inside the hub. Off in production.
+    BENCH_MODE: bool.default(false),
     // Development conveniences: the /dev/mailbox page showing sign-in links when no SMTP is configured.
     DEV_MODE: bool.default(false),
 

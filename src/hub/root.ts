@@ -1,6 +1,7 @@
 // The hub router: only composes the routers, one per domain noun.
 import { accountRouter } from './routers/account';
 import { authRouter } from './routers/auth';
+import { benchRouter } from './routers/bench';
 import { capsulRouter } from './routers/capsul';
 import { catalogRouter } from './routers/catalog';
 import { driftRouter } from './routers/drift';
@@ -24,6 +25,7 @@ export const hubRouter = router({
   fleet: fleetRouter,
   image: imageRouter,
   operation: operationRouter,
+  bench: benchRouter,
 });
 
 export type HubRouter = typeof hubRouter;

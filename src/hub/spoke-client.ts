@@ -15,6 +15,13 @@ export function configureSpokeClients(settings: Settings): void {
   holder.__capsulSpokeClients = { settings, clients: new Map() };
 }
 
+/** The fetch (connection pool, TLS) and token the hub's spoke clients use. */
+export function spokeClientSettings(): Settings {
+  const state = holder.__capsulSpokeClients;
+  if (!state) throw new Error('spoke clients are not configured (the hub configures them at start)');
+  return state.settings;
+}
+
 /** One client per spoke URL; they share one connection pool (keep-alive) through the configured fetch. */
 export function spokeClient(httpsUrl: string): SpokeClient {
   const state = holder.__capsulSpokeClients;

@@ -1,0 +1,230 @@
+// `npm run bench`: how much does the hub add? Every figure against a floor measured in the same run, on the
+// same machine, under the same load. Writes the figures into docs/BENCHMARKS.md (between its markers).
+// `npm run bench -- --quick`: small numbers, written to test-results/bench/, to prove the benchmark still runs.
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import pg from 'pg';
+import superjson from 'superjson';
+import { execa } from 'execa';
+import { createHubClient } from '~/spoke/hub-client';
+import { httpsFetch } from '~/lib/https-fetch';
+import type { SpokeRouter } from '~/spoke/router';
+import { signIn } from '../../test/support/accounts';
+import { startPrivatePostgres } from '../../test/support/private-postgres';
+import { allOnline, startHubProcess, startSpokeProcess, type Hub, type SpokeHandle } from '../../test/support/processes';
+import { makeTestTls, type TestTls } from '../../test/support/tls';
+import { median, p99, row, TABLE_HEAD, type Figure } from './stats';
+
+const quick = process.argv.includes('--quick');
+const N = quick
+  ? { iterations: 20, burst: 50, burstSpokes: 5, fanOutSpokes: [1, 5], deadIterations: 3, renders: 5, capsuls: 200 }
+  : { iterations: 200, burst: 500, burstSpokes: 5, fanOutSpokes: [1, 10, 50], deadIterations: 10, renders: 30, capsuls: 1000 };
+const DEADLINE = 1000;
+const FAKE = { FAKE_MEMORY_MB: '100000000', FAKE_DISK_GB: '100000000', FAKE_CREATE_MS: '50' };
+
+const figures: Figure[] = [];
+const notes: string[] = [];
+const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+function rssMb(pid: number): Promise<number> {
+  return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(/VmRSS:\s+(\d+) kB/.exec(s)?.[1] ?? 0) / 1024);
+}
+
+async function newDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function startSpokes(hub: Hub, tls: TestTls, ids: string[]): Promise<SpokeHandle[]> {
+  const started: SpokeHandle[] = [];
+  for (let i = 0; i < ids.length; i += 10) {
+    started.push(...(await Promise.all(ids.slice(i, i + 10).map((hostId) => startSpokeProcess({ hub, hostId, tls, env: FAKE })))));
+  }
+  await allOnline(hub, ids, 120_000);
+  return started;
+}
+
+async function claimsAndConsole(databaseUrl: string, tls: TestTls) {
+  const hub = await startHubProcess({ databaseUrl, tls, env: { BENCH_MODE: 'true', SPOKE_CALL_TIMEOUT_MS: '30000', HEARTBEAT_PERIOD_MS: '5000', ONLINE_WINDOW_MS: '60000' } });
+  const spokes = await startSpokes(hub, tls, Array.from({ length: N.burstSpokes }, (_, i) => `claim-${i + 1}`));
+  try {
+    // The floor of a create: one offer round trip, one claim round trip (a spoke's call to the hub that
+    // writes one row: its heartbeat), one database write; each measured alone, then added per iteration.
+    say('claim floors');
+    const caller = await hub.admin.host.add.mutate({ id: 'bench-caller', httpsUrl: 'https://127.0.0.1:1' });
+    const asSpoke = createHubClient({ hubUrl: hub.url, hostId: caller.id, hostToken: caller.token, fetch: httpsFetch({ ca: await readFile(tls.caFile) }), timeoutMs: 10_000 });
+    const claimRtt: number[] = [];
+    for (let i = 0; i < 10 + N.iterations; i++) {
+      const started = performance.now();
+      await asSpoke.spoke.heartbeat.mutate({ driver: 'fake' });
+      if (i >= 10) claimRtt.push(performance.now() - started);
+    }
+    const { offer, write } = await hub.admin.bench.floors.mutate({ iterations: N.iterations });
+    await hub.admin.bench.create.mutate({ iterations: 10 }); // warm-up
+    const creates = await hub.admin.bench.create.mutate({ iterations: N.iterations });
+    const floor = offer.map((o, i) => o + claimRtt[i]! + write[i]!);
+    figures.push({ name: `create → assigned, ${N.burstSpokes} spokes (inside the hub)`, floorName: 'offer RTT + claim RTT + 1 DB write', unit: 'ms', samples: creates, floor, target: { median: 1.3 } });
+    notes.push(`Floor parts (medians): offer round trip ${median(offer).toFixed(2)} ms, claim round trip ${median(claimRtt).toFixed(2)} ms, database write ${median(write).toFixed(2)} ms.`);
+
+    say(`${N.burst} concurrent creates over ${N.burstSpokes} spokes`);
+    const latencies: number[] = [];
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: N.burst }, async () => {
+        const t = performance.now();
+        await hub.admin.capsul.create.mutate({ owner: 'burst@example.com', image: 'debian-12', size: 'nano' });
+        latencies.push(performance.now() - t);
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const sql = new pg.Client({ connectionString: databaseUrl });
+    await sql.connect();
+    const doubled = (await sql.query(`SELECT count(*)::int AS n FROM (SELECT h."operationId" FROM "HostOperation" h JOIN "Operation" o ON o.id = h."operationId"
+      WHERE o.kind = 'create' AND h."assignmentStatus" = 'assigned' GROUP BY h."operationId" HAVING count(*) > 1) d`)).rows[0].n as number;
+    notes.push(`${N.burst} concurrent creates over ${N.burstSpokes} spokes: ${(N.burst / seconds).toFixed(1)} creates/s, create → assigned median ${median(latencies).toFixed(0)} ms, p99 ${p99(latencies).toFixed(0)} ms (seen by the client), ${doubled} double owners.`);
+
+    say(`console render with ${N.capsuls} capsuls`);
+    const session = await signIn(hub, tls, 'many@example.com');
+    const account = (await sql.query(`SELECT id FROM "Account" WHERE email = 'many@example.com'`)).rows[0].id as string;
+    await sql.query(`INSERT INTO "Capsul" (id, "ownerId", vcpus, "memoryMb", "diskGb", image, state, ipv4, "createdAt", "updatedAt")
+      SELECT 'capsul-' || lpad(to_hex(g), 10, '0'), $1, 1, 512, 10, 'debian-12', 'running', '10.0.' || (g / 250) || '.' || (g % 250 + 1), now(), now()
+      FROM generate_series(1, $2::int) g`, [account, N.capsuls]);
+    await sql.end();
+    const page = async (p: string) => {
+      const t = performance.now();
+      const res = await session.fetch(`${hub.url}${p}`, { headers: { cookie: session.cookie } });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`${p}: ${res.status}`);
+      return { ms: performance.now() - t, body };
+    };
+    const rendered = await page('/capsuls');
+    if ((rendered.body.match(/data-capsul=/g) ?? []).length !== N.capsuls) throw new Error('the page does not show every capsul');
+    const list: number[] = [];
+    const login: number[] = [];
+    for (let i = 0; i < N.renders; i++) {
+      list.push((await page('/capsuls')).ms);
+      login.push((await page('/login')).ms);
+    }
+    figures.push({ name: `console: /capsuls with ${N.capsuls} capsuls, server render`, floorName: 'a static page (/login)', unit: 'ms', samples: list, floor: login });
+    notes.push(`Console: the capsul list with ${N.capsuls} capsuls renders in ${median(list).toFixed(0)} ms median (target ≤ 200 ms), ${(rendered.body.length / 1024).toFixed(0)} KiB of HTML.`);
+  } finally {
+    await Promise.all(spokes.map((s) => s.proc.stop()));
+    await hub.proc.stop();
+  }
+}
+
+async function fanOuts(databaseUrl: string, tls: TestTls) {
+  const hub = await startHubProcess({ databaseUrl, tls, env: { BENCH_MODE: 'true', SPOKE_CALL_TIMEOUT_MS: String(DEADLINE), HEARTBEAT_PERIOD_MS: '5000', ONLINE_WINDOW_MS: '120000' } });
+  const spokes: SpokeHandle[] = [];
+  try {
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleRss = await rssMb(hub.proc.child.pid!);
+    for (const n of N.fanOutSpokes) {
+      const more = Array.from({ length: n - spokes.length }, (_, i) => `fan-${spokes.length + i + 1}`);
+      spokes.push(...(await startSpokes(hub, tls, more)));
+      for (const kind of ['capacityAvailable', 'list'] as const) {
+        say(`fan-out ${kind} across ${n}`);
+        const r = await hub.admin.bench.fanOut.mutate({ kind, iterations: N.iterations, warmup: 20 });
+        figures.push({ name: `fan-out ${kind}, ${r.hosts} spoke${r.hosts > 1 ? 's' : ''} (inside the hub)`, floorName: 'bare parallel client, same process', unit: 'ms', samples: r.module, floor: r.floor, target: { median: 1.2, p99: 1.5 } });
+      }
+      if (n === 1) {
+        say('through the hub vs straight to the spoke');
+        const direct = createSpokeTiming(spokes[0]!, hub, tls);
+        const through: number[] = [];
+        const straight: number[] = [];
+        for (let i = 0; i < 10 + N.iterations; i++) {
+          const t = performance.now();
+          await hub.admin.fleet.list.query();
+          const a = performance.now() - t;
+          const b = await direct();
+          if (i >= 10) {
+            through.push(a);
+            straight.push(b);
+          }
+        }
+        figures.push({ name: 'list through the hub\'s HTTPS API (1 spoke), client-side', floorName: 'the same call straight to the spoke', unit: 'ms', samples: through, floor: straight });
+      }
+      if (n >= 5 && !notes.some((x) => x.startsWith('Dead spoke'))) {
+        say(`dead spoke among ${n}`);
+        const silent = spokes[Math.floor(n / 2)]!;
+        silent.proc.child.kill('SIGSTOP');
+        try {
+          const r = await hub.admin.bench.fanOut.mutate({ kind: 'list', iterations: N.deadIterations, warmup: 1 });
+          const worst = Math.max(...r.module);
+          figures.push({ name: `fan-out list, ${n} spokes, one black-holed (inside the hub)`, floorName: `bare client, same ${DEADLINE} ms deadline`, unit: 'ms', samples: r.module, floor: r.floor });
+          notes.push(`Dead spoke: with ${silent.hostId} stopped (SIGSTOP: it accepts connections and never answers), fan-outs across ${n} spokes answered in ${median(r.module).toFixed(0)} ms median, ${worst.toFixed(0)} ms at worst, against a ${DEADLINE} ms per-host deadline (target: deadline + 50 ms = ${DEADLINE + 50} ms) ${worst <= DEADLINE + 50 ? 'met' : 'MISSED'}.`);
+        } finally {
+          silent.proc.child.kill('SIGCONT');
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 12_000)); // a few heartbeat rounds across every spoke
+    const busyRss = await rssMb(hub.proc.child.pid!);
+    notes.push(`Hub resident memory: ${idleRss.toFixed(0)} MiB idle with no spoke, ${busyRss.toFixed(0)} MiB with ${spokes.length} spokes heartbeating (every 5 s) after the fan-out runs.`);
+  } finally {
+    await Promise.all(spokes.map((s) => s.proc.stop()));
+    await hub.proc.stop();
+  }
+}
+
+/** A bare client straight to one spoke, timed per call. */
+function createSpokeTiming(spoke: SpokeHandle, hub: Hub, tls: TestTls) {
+  const client = createTRPCClient<SpokeRouter>({
+    links: [httpLink({ url: `${spoke.url}/trpc`, transformer: superjson, fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), headers: { authorization: `Bearer ${hub.hubToken}` } })],
+  });
+  return async () => {
+    const t = performance.now();
+    await client.list.query();
+    return performance.now() - t;
+  };
+}
+
+async function main() {
+  const started = Date.now();
+  const tls = await makeTestTls();
+  const db = await startPrivatePostgres();
+  try {
+    const adminUrl = new URL(db.url);
+    adminUrl.pathname = '/postgres';
+    await claimsAndConsole(await newDatabase(adminUrl.toString(), 'bench_claims'), tls);
+    await fanOuts(await newDatabase(adminUrl.toString(), 'bench_fanout'), tls);
+  } finally {
+    await db.stop();
+  }
+  if (!quick) {
+    say('real create (libvirt)');
+    const { benchRealCreate } = await import('./real-create');
+    const real = await benchRealCreate();
+    figures.push(real.figure);
+    notes.push(`Real create: ${real.notes}.`);
+  }
+  const cpu = (await execa('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])).stdout.trim();
+  const block = [
+    '<!-- figures:start (written by `npm run bench`; edit outside the markers) -->',
+    `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${quick ? ' (quick mode)' : ''}, ${Math.round((Date.now() - started) / 1000)} s, on ${cpu}, 2 cores. Medians and p99 over the runs given; ratio = figure / floor.`,
+    '',
+    TABLE_HEAD,
+    ...figures.map(row),
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '<!-- figures:end -->',
+  ].join('\n');
+  const out = quick ? path.resolve('test-results/bench/BENCHMARKS.md') : path.resolve('docs/BENCHMARKS.md');
+  await mkdir(path.dirname(out), { recursive: true });
+  const current = await readFile(out, 'utf8').catch(() => '');
+  const next = /<!-- figures:start[\s\S]*<!-- figures:end -->/.test(current)
+    ? current.replace(/<!-- figures:start[\s\S]*<!-- figures:end -->/, block)
+    : `# Benchmarks\n\n${block}\n`;
+  await writeFile(out, next);
+  process.stdout.write(`${block}\n\nwritten to ${path.relative(process.cwd(), out)}\n`);
+  process.exit(0);
+}
+
+await main();

@@ -1,0 +1,100 @@
+// Timings taken inside the hub, for scripts/bench (BENCH_MODE only): the operations module against a bare
+// tRPC client on the same connections, a create from its start to `assigned`, and the floors they are
+// compared with (one spoke round trip, one database write). Samples in milliseconds.
+import { TRPCError } from '@trpc/server';
+import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
+import superjson from 'superjson';
+import { z } from 'zod';
+import { env } from '~/env';
+import type { SpokeRouter } from '~/spoke/router';
+import { ensureAccount } from '../accounts';
+import { findImage, findSize } from '../catalog';
+import { createCapsul, fleetCapacity, listFleet, onlineHosts } from '../operations';
+import { spokeClientSettings } from '../spoke-client';
+import { adminProcedure, router } from '../trpc';
+
+const benchProcedure = adminProcedure.use(({ next }) => {
+  if (!env().BENCH_MODE) throw new TRPCError({ code: 'FORBIDDEN', message: 'bench mode is off (BENCH_MODE)' });
+  return next();
+});
+
+const iterations = z.number().int().min(1).max(10_000);
+
+/** A plain tRPC client per spoke, on the same fetch (the same keep-alive pool and TLS settings) as the hub's. */
+function bareClients(urls: string[]): TRPCClient<SpokeRouter>[] {
+  const { fetch, hubToken } = spokeClientSettings();
+  return urls.map((url) =>
+    createTRPCClient<SpokeRouter>({ links: [httpLink({ url: `${url}/trpc`, transformer: superjson, fetch, headers: { authorization: `Bearer ${hubToken}` } })] }),
+  );
+}
+
+async function time(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+export const benchRouter = router({
+  /** The operations module's fan-out against a bare parallel client, interleaved. */
+  fanOut: benchProcedure
+    .input(z.object({ kind: z.enum(['list', 'capacityAvailable']), iterations, warmup: z.number().int().min(0).max(1000).default(10) }))
+    .mutation(async ({ ctx, input }) => {
+      const hosts = await onlineHosts(ctx.db);
+      const bare = bareClients(hosts.map((h) => h.httpsUrl));
+      const request = { memoryMb: 512, diskGb: 10 };
+      const viaModule = () => (input.kind === 'list' ? listFleet(ctx.db, 'bench') : fleetCapacity(ctx.db, 'bench', request));
+      // The bare client gets the same per-host deadline the operations module uses.
+      const viaBare = () =>
+        Promise.all(
+          bare.map((c) => {
+            const o = { signal: AbortSignal.timeout(env().SPOKE_CALL_TIMEOUT_MS) };
+            return (input.kind === 'list' ? c.list.query(undefined, o) : c.capacityAvailable.query(request, o)).catch(() => null);
+          }),
+        );
+      const module: number[] = [];
+      const floor: number[] = [];
+      for (let i = 0; i < input.warmup + input.iterations; i++) {
+        // Alternate which goes first, so neither always gets the warmer connections.
+        let m: number;
+        let f: number;
+        if (i % 2) {
+          m = await time(viaModule);
+          f = await time(viaBare);
+        } else {
+          f = await time(viaBare);
+          m = await time(viaModule);
+        }
+        if (i >= input.warmup) {
+          module.push(m);
+          floor.push(f);
+        }
+      }
+      return { hosts: hosts.length, module, floor };
+    }),
+
+  /** A create from its start to `assigned`, one after another. */
+  create: benchProcedure.input(z.object({ iterations, size: z.string().default('nano') })).mutation(async ({ ctx, input }) => {
+    const owner = await ensureAccount(ctx.db, 'bench@example.com');
+    const size = await findSize(ctx.db, input.size);
+    const image = await findImage(ctx.db, 'debian-12');
+    const samples: number[] = [];
+    for (let i = 0; i < input.iterations; i++) {
+      samples.push(await time(() => createCapsul(ctx.db, 'bench', { ownerId: owner.id, vcpus: size.vcpus, memoryMb: size.memoryMb, diskGb: size.diskGb, image, sshAuthorizedKeys: [] })));
+    }
+    return samples;
+  }),
+
+  /** Floor parts, each alone: one round trip to one spoke (an offer-sized call), and one database write. */
+  floors: benchProcedure.input(z.object({ iterations })).mutation(async ({ ctx, input }) => {
+    const [host] = await onlineHosts(ctx.db);
+    if (!host) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'no host online' });
+    const [client] = bareClients([host.httpsUrl]);
+    const offer: number[] = [];
+    const write: number[] = [];
+    for (let i = 0; i < input.iterations; i++) {
+      offer.push(await time(() => client!.capacityAvailable.query({ memoryMb: 512, diskGb: 10 })));
+      write.push(await time(() => ctx.db.$executeRaw`UPDATE "Host" SET "updatedAt" = "updatedAt" WHERE id = ${host.id}`));
+    }
+    return { offer, write };
+  }),
+});
