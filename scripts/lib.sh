@@ -1,4 +1,15 @@
-# Shared by scripts/start.sh and scripts/test.sh: install npm dependencies and build the console when needed.
+# Shared by the scripts: install npm dependencies, build the console when needed, start a daemon detached.
+
+detached() {
+  # `detached <log> <command…>` runs a command that leaves a daemon behind (pg_ctl, libvirtd -d) with stdio
+  # on <log> and every other inherited descriptor closed. A daemon that keeps one of our descriptors keeps
+  # the pipe of whoever reads our output open: `$(…)` or a CI log then waits for it forever.
+  local log=$1; shift
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+    "$@"
+  ) </dev/null >>"$log" 2>&1
+}
 
 ensure_node_modules() {
   # npm ci when node_modules is missing or older than the lockfile.

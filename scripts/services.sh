@@ -4,6 +4,8 @@
 # libvirtd, the default network and storage pool). `services.sh libvirt` starts libvirt alone (a spoke
 # machine). Idempotent.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
 exec 3>&1 1>&2   # everything goes to stderr but the export line, which goes to the caller's stdout (fd 3)
 only=${1:-all}
 
@@ -12,7 +14,7 @@ if [ "$only" != libvirt ]; then
 cluster=$(pg_lsclusters -h | awk 'NR==1 {print $1" "$2}')
 [ -n "$cluster" ] || { echo "no PostgreSQL cluster: apt-get install -y postgresql" >&2; exit 1; }
 # shellcheck disable=SC2086
-pg_ctlcluster $cluster start 2>/dev/null || true
+detached /var/log/capsul-postgresql-start.log pg_ctlcluster $cluster start || true
 for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
 pg_isready -q -h 127.0.0.1 || { echo "PostgreSQL did not start" >&2; exit 1; }
 runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 <<'SQL'
@@ -32,8 +34,8 @@ mkdir -p /run/libvirt
 # finds KVM present but not usable by QEMU's user, throws its QEMU capabilities away on every call and probes
 # QEMU again: about 4 s per virsh call, 32 s per define. (Capsuls here still run with domain type qemu.)
 if [ -e /dev/kvm ] && getent group kvm >/dev/null; then chgrp kvm /dev/kvm; chmod 0660 /dev/kvm; fi
-pgrep -x virtlogd >/dev/null || virtlogd -d -p /run/virtlogd.pid
-pgrep -x libvirtd >/dev/null || libvirtd -d -p /run/libvirtd.pid
+pgrep -x virtlogd >/dev/null || detached /var/log/capsul-virtlogd.log virtlogd -d -p /run/virtlogd.pid
+pgrep -x libvirtd >/dev/null || detached /var/log/capsul-libvirtd.log libvirtd -d -p /run/libvirtd.pid
 for _ in $(seq 1 120); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.5; done
 virsh -c qemu:///system version >/dev/null || { echo "libvirtd did not answer" >&2; exit 1; }
 if ! virsh -c qemu:///system net-info default >/dev/null 2>&1; then

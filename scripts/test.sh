@@ -29,7 +29,7 @@ for t in "${targets[@]}"; do
 done
 status=0
 if [ ${#files[@]} -gt 0 ]; then
-  npx tsx --test --test-force-exit --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+  npx tsx --test --test-force-exit --test-timeout=600000 --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
 fi
 if $browser; then
   echo "capsul: browser suite (Playwright, Debian's chromium)" >&2
