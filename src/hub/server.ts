@@ -16,6 +16,7 @@ import { seedCatalogs } from './db/seed';
 import { startHousekeeping } from './housekeeping';
 import { leadWhileHoldingLock } from './leader';
 import { collectFromDatabase } from './metrics';
+import { recordsWritten } from './operations/record';
 import { configureSpokeClients } from './spoke-client';
 
 export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { dir?: string } = {}) {
@@ -66,6 +67,7 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
       await leadership.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await recordsWritten(); // operations answered before the close, recorded after it
       await app.close();
       await database.close();
     },

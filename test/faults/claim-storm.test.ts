@@ -55,8 +55,9 @@ describe('fault: 20 spokes racing claims for 500 creates', () => {
     await sql.connect();
     try {
       await until('every create completed', async () => {
-        const { rows } = await sql.query(`SELECT count(*)::int AS n FROM "Operation" WHERE kind = 'create' AND state = 'completed'`);
-        return rows[0].n === CREATES;
+        const { rows } = await sql.query(`SELECT (SELECT count(*)::int FROM "Operation" WHERE kind = 'create' AND state = 'completed') AS n,
+                                                 (SELECT count(*)::int FROM "HostOperation" WHERE "assignmentStatus" = 'pending') AS waiting`);
+        return rows[0].n === CREATES && rows[0].waiting === 0;
       }, 120_000, 500);
       const perOp = (await sql.query(`
         SELECT o.id, o."hostId",

@@ -51,7 +51,11 @@ describe('a hub and three spokes', () => {
       ),
     );
     assert.equal(new Set(created.map((c) => c.capsulId)).size, 50);
-    const ops = await hub.admin.operation.list.query({ kind: 'create', limit: 500 });
+    // The hosts' answers are recorded just after each create returns.
+    const ops = await until('every answer recorded', async () => {
+      const list = await hub.admin.operation.list.query({ kind: 'create', limit: 500 });
+      return list.every((o) => o.hostOperations.every((h) => h.assignmentStatus !== 'pending')) && list;
+    });
     for (const c of created) {
       const op = ops.find((o) => o.id === c.operationId);
       assert.ok(op, `operation ${c.operationId} recorded`);
@@ -115,7 +119,10 @@ describe('a hub and three spokes', () => {
       assert.match(h.reason, /not enough room: needs 4194304 MiB memory/);
     }
     assert.ok(Date.now() - started < 5000, 'answered at once, not after a deadline');
-    const [op] = await hub.admin.operation.list.query({ kind: 'create', state: 'failed', limit: 1 });
+    const op = await until('the answers recorded', async () => {
+      const [o] = await hub.admin.operation.list.query({ kind: 'create', state: 'failed', limit: 1 });
+      return o?.hostOperations.every((h) => h.assignmentStatus !== 'pending') && o;
+    });
     assert.match(op!.error ?? '', /no host could take it/);
     assert.ok(op!.hostOperations.every((h) => h.assignmentStatus === 'not_applicable' && h.reason));
     assert.equal((await hub.admin.capsul.list.query({})).length, before.length, 'no capsul left behind');
@@ -152,7 +159,8 @@ describe('a hub and three spokes', () => {
     assert.deepEqual(list.answered.sort(), ['spoke-a', 'spoke-c']);
     assert.deepEqual(list.failed.map((f) => f.hostId), ['spoke-b']);
     assert.match(list.failed[0]!.reason, /ECONNREFUSED/);
-    const [recorded] = await hub.admin.operation.list.query({ kind: 'list', limit: 1 });
+    // Recorded after the answer went back: wait for this list's own record.
+    const recorded = await until('the list recorded', () => hub.admin.operation.byId.query({ id: list.operationId }).catch(() => undefined));
     assert.equal(recorded!.state, 'completed');
     assert.equal(recorded!.hostOperations.find((h) => h.hostId === 'spoke-b')!.assignmentStatus, 'no_response_from_host');
 

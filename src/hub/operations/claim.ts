@@ -7,6 +7,25 @@ import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
 import { claimSeconds } from '../metrics';
 
+// Creates this hub process has in flight: which hosts it offered each one to and, once a claim made here
+// decides it, the winner. The create then knows its owner without reading it back, and a losing claim is
+// answered without a second read. A claim that reaches another hub process goes to the database alone.
+type InFlight = { offered: Set<string>; winner?: string };
+const holder = globalThis as unknown as { __capsulCreatesInFlight?: Map<string, InFlight> };
+const inFlight = (holder.__capsulCreatesInFlight ??= new Map());
+
+/** Registers a create before its offers go out; `done` forgets it and says which host won here, if one did. */
+export function createInFlight(operationId: string, offered: string[]): { done: () => string | undefined } {
+  const entry: InFlight = { offered: new Set(offered) };
+  inFlight.set(operationId, entry);
+  return {
+    done: () => {
+      inFlight.delete(operationId);
+      return entry.winner;
+    },
+  };
+}
+
 export async function claimOperation(db: Db, hostId: string, operationId: string): Promise<CreateInput> {
   const started = performance.now();
   try {
@@ -37,12 +56,16 @@ async function decide(db: Db, hostId: string, operationId: string): Promise<Crea
         FROM won WHERE c.id = won."capsulId"
     )
     SELECT payload, "capsulId" FROM won`;
+  const local = inFlight.get(operationId);
   if (won[0]) {
+    if (local) local.winner = hostId;
     capsulChanged(won[0].capsulId);
     return createInput.parse(won[0].payload);
   }
 
-  // Lost, or asked twice: say which.
+  // Lost, or asked twice: say which (from this process's own create when it has it, else from the database).
+  if (local && !local.offered.has(hostId)) throw new TRPCError({ code: 'NOT_FOUND', message: `operation ${operationId} was not offered to host ${hostId}` });
+  if (local?.winner && local.winner !== hostId) throw new TRPCError({ code: 'CONFLICT', message: `operation ${operationId} is assigned to another host` });
   const offer = await db.hostOperation.findUnique({
     where: { operationId_hostId: { operationId, hostId } },
     select: { operation: { select: { state: true, hostId: true, payload: true } } },

@@ -7,14 +7,15 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { createOutput, type CreateInput, type CreateOutput } from '~/contract/spoke';
 import { env } from '~/env';
-import { log } from '~/lib/log';
+import { errorMessage, log } from '~/lib/log';
 import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { fanOut, type HostOutcome } from './fan-out';
 import { onlineHosts } from './hosts';
 import { capsulChanged } from '../events';
 import { countOperation } from '../metrics';
-import { json, type Actor } from './record';
+import { createInFlight } from './claim';
+import { track, type Actor } from './record';
 
 export type CreateRequest = {
   ownerId: string;
@@ -73,35 +74,37 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
   };
   const opLog = log.child({ operationId, capsulId: id });
 
-  // The rows exist before any offer goes out: a spoke's claim needs them.
-  await db.operation.create({
-    data: {
-      id: operationId,
-      kind: 'create',
-      actor,
-      payload: json(payload),
-      createdAt: new Date(),
-      capsul: {
-        create: {
-          id,
-          ownerId: request.ownerId,
-          vcpus: size.vcpus,
-          memoryMb: size.memoryMb,
-          diskGb: size.diskGb,
-          image: image.id,
-        },
-      },
-      hostOperations: { createMany: { data: hosts.map((h) => ({ hostId: h.id })) } },
-    },
-  });
+  // The rows exist before any offer goes out: a spoke's claim needs them. One statement, one round trip
+  // (the capsul, the operation and a row per host; the foreign keys are checked at its end).
+  const now = new Date().toISOString().replace('Z', '');
+  await db.$executeRaw`
+    WITH capsul AS (
+      INSERT INTO "Capsul" (id, "ownerId", vcpus, "memoryMb", "diskGb", image, state, "createdAt", "updatedAt")
+      VALUES (${id}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
+    ), operation AS (
+      INSERT INTO "Operation" (id, kind, payload, state, actor, "capsulId", "createdAt", "updatedAt")
+      VALUES (${operationId}, 'create', ${JSON.stringify(payload)}::jsonb, 'pending', ${actor}, ${id}, ${now}::timestamp(3), ${now}::timestamp(3))
+    )
+    INSERT INTO "HostOperation" ("operationId", "hostId", "assignmentStatus", "createdAt")
+    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`;
 
   capsulChanged(id);
-  const outcomes = await fanOut(hosts, { procedure: 'create', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, (s, o) => s.create.mutate(payload, o), createOutput);
+  const claims = createInFlight(operationId, hosts.map((h) => h.id));
+  let localWinner: string | undefined;
+  let outcomes: HostOutcome<CreateOutput>[];
+  try {
+    outcomes = await fanOut(hosts, { procedure: 'create', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, (s, o) => s.create.mutate(payload, o), createOutput);
+  } finally {
+    localWinner = claims.done();
+  }
   const answers = outcomes.map(statusOf);
-  await recordAnswers(db, operationId, answers);
+  // Each host's answer is audit data: written without holding up the caller (the owner is already in the
+  // database, written by its claim).
+  track(recordAnswers(db, operationId, answers).catch((err) => opLog.error('could not record the hosts\' answers', { err: errorMessage(err) })));
 
   const saidAssigned = answers.filter((a) => a.status === 'assigned').map((a) => a.hostId);
-  let owner = (await db.operation.findUniqueOrThrow({ where: { id: operationId }, select: { hostId: true } })).hostId;
+  // The winner, as this hub saw it decided (when the claim came here), or as the database has it.
+  let owner = localWinner ?? (await db.operation.findUniqueOrThrow({ where: { id: operationId }, select: { hostId: true } })).hostId;
 
   if (!owner && saidAssigned.length === 0) {
     const reason = hosts.length ? answers.map((a) => `${a.hostId}: ${a.status}${a.reason ? ` (${a.reason})` : ''}`).join('; ') : 'no host is online';

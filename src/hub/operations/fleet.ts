@@ -6,8 +6,8 @@ import { capacityOutput, listOutput } from '~/contract/spoke';
 import { env } from '~/env';
 import { HostsError } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
-import { fanOut, type HostOutcome, type HostTarget } from './fan-out';
-import { onlineSince } from './hosts';
+import { fanOut, type HostOutcome } from './fan-out';
+import { hostsByState } from './hosts';
 import { recordFanOut, type Actor } from './record';
 
 export type HostFailure = { hostId: string; status: string; reason: string };
@@ -36,19 +36,14 @@ async function toEveryOnlineHost<T>(
 ) {
   const startedAt = new Date();
   // Offline hosts are not asked, but the answer names them: a partial answer says what it is missing.
-  const since = onlineSince();
-  const all = await db.host.findMany({
-    where: { removedAt: null },
-    select: { id: true, httpsUrl: true, lastHealthCheck: true },
-    orderBy: { id: 'asc' },
-  });
-  const online: HostTarget[] = all.filter((h) => h.lastHealthCheck && h.lastHealthCheck >= since);
-  const offline = all.filter((h) => !h.lastHealthCheck || h.lastHealthCheck < since).map((h) => ({ hostId: h.id, lastHealthCheck: h.lastHealthCheck }));
+  const { online, offline } = await hostsByState(db);
   const operationId = randomUUID();
   const outcomes = await fanOut(online, { procedure: opts.kind, deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, opts.call, opts.schema);
-  const operation = await recordFanOut(db, { id: operationId, kind: opts.kind, actor: opts.actor, payload: opts.payload, outcomes, startedAt });
+  // Recorded after the answer goes back (these operations only read): the record is the audit trail, and
+  // the caller need not wait for the write.
+  recordFanOut(db, { id: operationId, kind: opts.kind, actor: opts.actor, payload: opts.payload, outcomes, startedAt });
   if (!outcomes.some((o) => o.ok)) throw allFailed(opts.kind, outcomes);
-  return { operationId: operation.id, outcomes, failed: failuresOf(outcomes), offline };
+  return { operationId, outcomes, failed: failuresOf(outcomes), offline };
 }
 
 /** Every capsul every online host has, with the host it is on. */

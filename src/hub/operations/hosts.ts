@@ -1,3 +1,7 @@
+// Which hosts exist and which are online. The answer is read from the database at most once a second and
+// shared: a fan-out, a create or a spoke's call would otherwise spend a database round trip on it every time,
+// and a second's staleness only means a host that just went silent is asked once more (and answers within
+// the per-host deadline). Changes made through this hub forget the snapshot at once (hostsChanged).
 import { env } from '~/env';
 import type { Db } from '../db/client';
 
@@ -6,10 +10,43 @@ export function onlineSince(now = Date.now()): Date {
   return new Date(now - env().ONLINE_WINDOW_MS);
 }
 
-export function onlineHosts(db: Db) {
-  return db.host.findMany({
-    where: { lastHealthCheck: { gte: onlineSince() }, removedAt: null },
-    select: { id: true, httpsUrl: true },
-    orderBy: { id: 'asc' },
+type HostRow = { id: string; httpsUrl: string; tokenHash: string; lastHealthCheck: Date | null };
+const FRESH_MS = 1000;
+const holder = globalThis as unknown as { __capsulHosts?: { at: number; rows: Promise<HostRow[]> } };
+
+/** Every host not removed, with its last heartbeat; from a snapshot at most a second old. */
+export function knownHosts(db: Db): Promise<HostRow[]> {
+  const cached = holder.__capsulHosts;
+  if (cached && Date.now() - cached.at < FRESH_MS) return cached.rows;
+  const rows = db.host.findMany({ where: { removedAt: null }, select: { id: true, httpsUrl: true, tokenHash: true, lastHealthCheck: true }, orderBy: { id: 'asc' } });
+  holder.__capsulHosts = { at: Date.now(), rows };
+  rows.catch(() => {
+    if (holder.__capsulHosts?.rows === rows) holder.__capsulHosts = undefined;
   });
+  return rows;
+}
+
+/** Forget the snapshot: after a host is added, changed or removed. */
+export function hostsChanged(): void {
+  holder.__capsulHosts = undefined;
+}
+
+/** After a heartbeat: a host the snapshot does not show online is forgotten with it, so it is offered work now. */
+export async function hostHeard(db: Db, hostId: string): Promise<void> {
+  const since = onlineSince();
+  const row = (await knownHosts(db)).find((h) => h.id === hostId);
+  if (!row?.lastHealthCheck || row.lastHealthCheck < since) hostsChanged();
+}
+
+export async function hostsByState(db: Db) {
+  const since = onlineSince();
+  const all = await knownHosts(db);
+  return {
+    online: all.filter((h) => h.lastHealthCheck && h.lastHealthCheck >= since).map(({ id, httpsUrl }) => ({ id, httpsUrl })),
+    offline: all.filter((h) => !h.lastHealthCheck || h.lastHealthCheck < since).map((h) => ({ hostId: h.id, lastHealthCheck: h.lastHealthCheck })),
+  };
+}
+
+export async function onlineHosts(db: Db) {
+  return (await hostsByState(db)).online;
 }

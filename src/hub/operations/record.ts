@@ -2,7 +2,7 @@
 // it was offered to.
 import type { Prisma } from '~/generated/prisma/client';
 import type { Db } from '../db/client';
-import { log } from '~/lib/log';
+import { errorMessage, log } from '~/lib/log';
 import { countOperation } from '../metrics';
 import type { HostOutcome } from './fan-out';
 
@@ -27,11 +27,26 @@ export function describeFailures(outcomes: HostOutcome<unknown>[]): string {
     .join('; ');
 }
 
+const holder = globalThis as unknown as { __capsulPendingRecords?: Set<Promise<unknown>> };
+const pending = (holder.__capsulPendingRecords ??= new Set());
+
+/** Lets a write finish after the answer has gone back, and be waited for at shutdown. */
+export function track(write: Promise<unknown>): void {
+  pending.add(write);
+  void write.finally(() => pending.delete(write));
+}
+
+/** Waits for records still being written (at shutdown, and in tests). */
+export async function recordsWritten(): Promise<void> {
+  await Promise.allSettled([...pending]);
+}
+
 /**
  * An immediate operation that went to several hosts, recorded after the answers are in (one write: the
- * operation and its host rows together). It is completed when at least one host answered.
+ * operation and its host rows together), without making the caller wait for it. It is completed when at
+ * least one host answered. A failed write is logged; it cannot change the answer already given.
  */
-export async function recordFanOut(
+export function recordFanOut(
   db: Db,
   opts: { id: string; kind: Kind; actor: Actor; payload: unknown; outcomes: HostOutcome<unknown>[]; startedAt: Date },
 ) {
@@ -47,7 +62,7 @@ export async function recordFanOut(
     ms: now.getTime() - opts.startedAt.getTime(),
     hosts: opts.outcomes.map((o) => `${o.hostId}:${o.ok ? 'assigned' : o.status}`),
   });
-  return db.operation.create({
+  const write = db.operation.create({
     data: {
       id: opts.id,
       kind: opts.kind,
@@ -62,6 +77,7 @@ export async function recordFanOut(
     },
     select: { id: true },
   });
+  track(write.catch((err) => log.error('could not record an operation', { operationId: opts.id, err: errorMessage(err) })));
 }
 
 /** An operation for one host, written before the call so that a crash mid-call leaves a trace. */

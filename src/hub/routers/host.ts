@@ -7,7 +7,7 @@ import { env } from '~/env';
 import type { Db } from '../db/client';
 import { hostUrl } from '../host-url';
 import { spokeCertificate, spokeEnvFile } from '../join';
-import { onlineSince } from '../operations';
+import { hostsChanged, onlineSince } from '../operations/hosts';
 import { adminProcedure, router } from '../trpc';
 
 export const hostRouter = router({
@@ -70,6 +70,7 @@ export const hostRouter = router({
         data: { ...(input.httpsUrl ? { httpsUrl: input.httpsUrl } : {}), ...(token ? { tokenHash: hashToken(token) } : {}) },
       });
       if (updated.count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `no host ${input.id}` });
+      hostsChanged();
       return { id: input.id, token };
     }),
 
@@ -80,6 +81,7 @@ export const hostRouter = router({
     }
     const removed = await ctx.db.host.updateMany({ where: { id: input.id, removedAt: null }, data: { removedAt: new Date() } });
     if (removed.count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `no host ${input.id}` });
+    hostsChanged();
     return { removed: true as const };
   }),
 });
@@ -97,5 +99,6 @@ async function addHost(db: Db, id: string, httpsUrl: string) {
   }
   const token = newToken();
   await db.host.create({ data: { id, httpsUrl, tokenHash: hashToken(token) } });
+  hostsChanged();
   return { id, httpsUrl, token };
 }

@@ -2,6 +2,7 @@
 import { claimInput, completeInput, spokeHeartbeatInput } from '~/contract/hub';
 import { createInput } from '~/contract/spoke';
 import { claimOperation, completeOperation } from '../operations';
+import { hostHeard } from '../operations/hosts';
 import { router, spokeProcedure } from '../trpc';
 
 export const spokeRouter = router({
@@ -14,6 +15,7 @@ export const spokeRouter = router({
         ...(input ? { driver: input.driver, freeMemoryMb: input.freeMemoryMb ?? null, freeDiskGb: input.freeDiskGb ?? null } : {}),
       },
     });
+    await hostHeard(ctx.db, ctx.hostId);
     return { ok: true as const };
   }),
 
