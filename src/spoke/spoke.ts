@@ -10,7 +10,7 @@ import { createInput, type Capacity, type CreateInput, type CreateOutput } from 
 import { writeFileAtomic } from '~/lib/atomic-write';
 import { errorMessage, type Logger } from '~/lib/log';
 import type { HubClient } from './hub-client';
-import type { HostResources, Hypervisor } from './hypervisor/types';
+import type { HostResources, Hypervisor, MeasuredResources } from './hypervisor/types';
 import type { Outbox } from './outbox';
 
 type Size = { memoryMb: number; diskGb: number };
@@ -34,13 +34,19 @@ export class Spoke {
     return path.join(this.buildsDir, `${operationId}.json`);
   }
 
-  /** Builds an earlier run of this spoke started and never finished: finish the report now. */
+  /** Builds an earlier run of this spoke started and never finished: finish the report now. Returns how many. */
   async recoverInterruptedBuilds(): Promise<number> {
     await mkdir(this.buildsDir, { recursive: true });
     const files = (await readdir(this.buildsDir)).filter((f) => f.endsWith('.json'));
+    let reported = 0;
     for (const file of files) {
       const spec = createInput.parse(JSON.parse(await readFile(path.join(this.buildsDir, file), 'utf8')));
       const log = this.log.child({ operationId: spec.operationId, capsulId: spec.id });
+      if ((await this.claimedHere(spec.operationId)) === false) {
+        log.info('interrupted offer: another host has the create');
+        await rm(path.join(this.buildsDir, file), { force: true });
+        continue;
+      }
       const vm = await this.hypervisor.get(spec.id).catch(() => null);
       let result: CompletionResult;
       if (vm?.state === 'running' && vm.ipv4) {
@@ -53,14 +59,16 @@ export class Spoke {
       }
       await this.outbox.add({ operationId: spec.operationId, result });
       await rm(path.join(this.buildsDir, file), { force: true });
+      reported++;
     }
-    return files.length;
+    return reported;
   }
 
-  private free(resources: HostResources, only?: (r: Reservation) => boolean): HostResources {
+  /** Room left after the reservations the hypervisor does not count yet (a build's domain, once defined, it does). */
+  private free(resources: MeasuredResources, only?: (r: Reservation) => boolean): HostResources {
     let { freeMemoryMb, freeDiskGb } = resources;
-    for (const r of this.reserved.values()) {
-      if (only && !only(r)) continue;
+    for (const [id, r] of this.reserved) {
+      if (resources.counted.has(id) || (only && !only(r))) continue;
       freeMemoryMb -= r.memoryMb;
       freeDiskGb -= r.diskGb;
     }
@@ -101,12 +109,19 @@ export class Spoke {
     const reservation: Reservation = { memoryMb: offered.memoryMb, diskGb: offered.diskGb, settled: new Promise((r) => (settle = r)) };
     this.reserved.set(offered.id, reservation);
 
+    // The journal is written while the claim is out (the hub waits on both): a spoke that stops after winning
+    // finds it when it starts again. A claim lost removes it; after a crash in between, recovery asks the hub.
+    const journalFile = this.journalOf(offered.operationId);
+    const journal = writeFileAtomic(journalFile, JSON.stringify(offered));
     let spec: CreateInput;
     try {
       spec = createInput.parse(await this.claim(offered.operationId));
     } catch (err) {
       this.reserved.delete(offered.id);
       settle();
+      // After the answer (the hub waits on every host's): a crash before this is cleared up by recovery.
+      const cleanup = journal.then(() => rm(journalFile, { force: true })).catch(() => undefined).finally(() => this.building.delete(cleanup));
+      this.building.add(cleanup);
       const code = err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
       if (code === 'CONFLICT') return { assignmentStatus: 'assigned_to_other_host' };
       if (code === 'NOT_FOUND' || code === 'PRECONDITION_FAILED') return { assignmentStatus: 'not_applicable', reason: errorMessage(err) };
@@ -116,10 +131,25 @@ export class Spoke {
     delete reservation.settled; // won: the room stays promised while it builds
     settle();
     log.info('claimed create');
-    await writeFileAtomic(this.journalOf(spec.operationId), JSON.stringify(spec));
+    await journal;
     const work = this.build(spec, log).finally(() => this.building.delete(work));
     this.building.add(work);
     return { assignmentStatus: 'assigned' };
+  }
+
+  /**
+   * Whether this host won a claim whose answer a crash may have cut off: the owner's repeated claim is
+   * answered with the payload, another host's with CONFLICT (or the create is over). Undefined when the
+   * hub cannot say now; the build is then treated as this host's, as the journal suggests.
+   */
+  private async claimedHere(operationId: string): Promise<boolean | undefined> {
+    try {
+      await this.claim(operationId);
+      return true;
+    } catch (err) {
+      const code = err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
+      return code === 'CONFLICT' || code === 'NOT_FOUND' || code === 'PRECONDITION_FAILED' ? false : undefined;
+    }
   }
 
   /**
@@ -139,6 +169,8 @@ export class Spoke {
   }
 
   private async build(spec: CreateInput, log: Logger): Promise<void> {
+    // The answer to the offer goes out first: the hub is waiting on it, the build is not.
+    await new Promise((r) => setImmediate(r));
     let result: CompletionResult;
     try {
       const vm = await this.hypervisor.create(spec, log);

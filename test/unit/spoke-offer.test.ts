@@ -2,7 +2,7 @@
 // offer down for room that is only held by claims still out.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -20,10 +20,11 @@ function offer(i: number): CreateInput {
   return { operationId: randomUUID(), id: `capsul-burst${String(i).padStart(5, '0')}`, vcpus: 1, memoryMb: 1024, diskGb: 10, image: 'debian-12', imageFiles: { disk: 'd.qcow2' }, sshAuthorizedKeys: [] };
 }
 
-async function spokeWith(memoryMb: number, wins: (spec: CreateInput) => boolean) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'spoke-offer-'));
+async function spokeWith(memoryMb: number, wins: (spec: CreateInput) => boolean, opts: { dir?: string; specs?: Map<string, CreateInput> } = {}) {
+  const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'spoke-offer-')));
   const hypervisor = new FakeHypervisor({ stateDir: dir, memoryMb, diskGb: 1000, createMs: 50, images: '*' });
-  const specs = new Map<string, CreateInput>();
+  const specs = opts.specs ?? new Map<string, CreateInput>();
+  const delivered: string[] = [];
   const hub = {
     spoke: {
       claimOperation: {
@@ -37,11 +38,11 @@ async function spokeWith(memoryMb: number, wins: (spec: CreateInput) => boolean)
       completeOperation: { mutate: async () => ({ acknowledged: true }) },
     },
   } as unknown as HubClient;
-  const outbox = new Outbox(path.join(dir, 'outbox'), async () => 'acknowledged', createLogger());
+  const outbox = new Outbox(path.join(dir, 'outbox'), async (c) => (delivered.push(c.operationId), 'acknowledged'), createLogger());
   await outbox.start();
   const spoke = new Spoke(hypervisor, hub, outbox, createLogger(), path.join(dir, 'builds'));
-  await spoke.recoverInterruptedBuilds();
-  return { spoke, specs, hypervisor, outbox };
+  const recovered = await spoke.recoverInterruptedBuilds();
+  return { spoke, specs, hypervisor, outbox, dir, delivered, recovered };
 }
 
 describe('a spoke in a burst of offers', () => {
@@ -67,6 +68,34 @@ describe('a spoke in a burst of offers', () => {
     const answers = await Promise.all([spoke.offer(lost), spoke.offer(won)]);
     assert.deepEqual(answers.map((a) => a.assignmentStatus), ['assigned_to_other_host', 'assigned']);
     await spoke.settle();
+    outbox.stop();
+  });
+
+  test('the journal is written while the claim is out: the won one is there when the spoke answers, a lost one is removed', async () => {
+    const { spoke, specs, outbox, dir } = await spokeWith(4096, (s) => s.id.endsWith('1'));
+    const [lost, won] = [offer(0), offer(1)];
+    specs.set(lost.operationId, lost);
+    specs.set(won.operationId, won);
+    const answers = await Promise.all([spoke.offer(lost), spoke.offer(won)]);
+    assert.deepEqual(answers.map((a) => a.assignmentStatus), ['assigned_to_other_host', 'assigned']);
+    assert.ok((await readdir(path.join(dir, 'builds'))).includes(`${won.operationId}.json`), 'the won build is journaled before "assigned" goes back');
+    await spoke.settle();
+    assert.deepEqual(await readdir(path.join(dir, 'builds')), [], 'the lost claim\'s journal is removed, the won one once its build is reported');
+    outbox.stop();
+  });
+
+  test('after a crash mid-claim, a restarted spoke asks the hub: it drops the journal of a claim another host won and reports its own', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spoke-offer-'));
+    const [lost, won] = [offer(0), offer(1)];
+    const specs = new Map([[lost.operationId, lost], [won.operationId, won]]);
+    // What a spoke killed while both claims were out leaves behind: two journals, no answers.
+    await mkdir(path.join(dir, 'builds'), { recursive: true });
+    for (const o of [lost, won]) await writeFile(path.join(dir, 'builds', `${o.operationId}.json`), JSON.stringify(o));
+    const { outbox, delivered, recovered } = await spokeWith(4096, (s) => s.id.endsWith('1'), { dir, specs });
+    assert.equal(recovered, 1, 'one interrupted build reported');
+    for (let i = 0; i < 50 && delivered.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(delivered, [won.operationId], 'only the claim this host won is reported (failed: nothing was built)');
+    assert.deepEqual(await readdir(path.join(dir, 'builds')), [], 'both journals are gone');
     outbox.stop();
   });
 });

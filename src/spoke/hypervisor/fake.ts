@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmCommand, VmState } from '~/contract/capsul';
 import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
 import type { Logger } from '~/lib/log';
-import { HypervisorError, type HostResources, type Hypervisor } from './types';
+import { HypervisorError, type Hypervisor, type MeasuredResources } from './types';
 
 type FakeVm = { id: string; state: VmState; memoryMb: number; diskGb: number; ipv4: string };
 
@@ -52,14 +52,14 @@ export class FakeHypervisor implements Hypervisor {
     renameSync(tmp, this.file);
   }
 
-  async resources(): Promise<HostResources> {
+  async resources(): Promise<MeasuredResources> {
     let memory = this.opts.memoryMb;
     let disk = this.opts.diskGb;
     for (const vm of this.vms.values()) {
       memory -= vm.memoryMb;
       disk -= vm.diskGb;
     }
-    return { freeMemoryMb: memory, freeDiskGb: disk };
+    return { freeMemoryMb: memory, freeDiskGb: disk, counted: new Set(this.vms.keys()) };
   }
 
   async imageProblem(image: string, _files: ImageFiles): Promise<string | null> {

@@ -5,11 +5,13 @@ import type { CapsulDetail, CreateInput, DriverName, ImageFiles } from '~/contra
 import type { Logger } from '~/lib/log';
 
 export type HostResources = { freeMemoryMb: number; freeDiskGb: number };
+/** What `resources` measured, and which capsuls it already counted (those defined on the host). */
+export type MeasuredResources = HostResources & { counted: ReadonlySet<string> };
 
 export interface Hypervisor {
   readonly driver: DriverName;
   /** Memory and disk this host can still give to new capsuls (before the spoke's own reservations). */
-  resources(): Promise<HostResources>;
+  resources(): Promise<MeasuredResources>;
   /** Why this host cannot boot the image, or null when it can. */
   imageProblem(image: string, files: ImageFiles): Promise<string | null>;
   /** Whether a domain of this name exists (capsul or not). */

@@ -9,7 +9,7 @@ import { CAPSUL_ID_PATTERN } from '~/contract/ids';
 import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
 import type { Env } from '~/env';
 import { errorMessage, type Logger } from '~/lib/log';
-import { HypervisorError, type HostResources, type Hypervisor } from '../types';
+import { HypervisorError, type Hypervisor, type MeasuredResources } from '../types';
 import { buildSeedIso } from './cloud-init';
 import { CommandError, qemuImg, virshRunner, type Runner } from './commands';
 import { domainXml } from './domain-xml';
@@ -94,7 +94,7 @@ export class LibvirtHypervisor implements Hypervisor {
    * page cache as free) once the stopped domains start again, minus the reserve. Disk: free space on the
    * disks' filesystem minus what the capsul overlays may still grow into, minus the reserve.
    */
-  async resources(): Promise<HostResources> {
+  async resources(): Promise<MeasuredResources> {
     const [memText, statsText, fs, domains] = await Promise.all([
       this.virsh(['nodememstats']),
       this.virsh(['domstats', '--balloon', '--state']),
@@ -119,7 +119,7 @@ export class LibvirtHypervisor implements Hypervisor {
       growth += Math.max(0, (await this.virtualSize(disk)) - allocated);
     }
     const diskBytes = fs.bavail * fs.bsize - growth - this.cfg.diskReserveGb * GiB;
-    return { freeMemoryMb: Math.floor(memoryKib / 1024), freeDiskGb: Math.floor(diskBytes / GiB) };
+    return { freeMemoryMb: Math.floor(memoryKib / 1024), freeDiskGb: Math.floor(diskBytes / GiB), counted: new Set(domains.map((d) => d.name)) };
   }
 
   private async virtualSize(disk: string): Promise<number> {
