@@ -97,7 +97,13 @@ test('another account can neither see nor reach that capsul', async ({ page }) =
 
 test('the owner deletes the capsul after confirming', async ({ page }) => {
   await signIn(page, stack, 'alice@example.com');
-  await page.goto(`${stack.url}/capsuls/${aliceCapsul}`);
+  await page.goto(`${stack.url}/capsuls`);
+  // A row's link navigates within the app: a marker left on the window survives (a page load would clear it).
+  await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+  await page.locator(`tr[data-capsul="${aliceCapsul}"] a`).click();
+  await expect(page).toHaveURL(`${stack.url}/capsuls/${aliceCapsul}`);
+  await expect(page.locator('main h1')).toContainText(aliceCapsul);
+  expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
   await page.getByRole('button', { name: 'Delete capsul' }).click();
   const dialog = page.getByRole('dialog');
   await expect(dialog).toContainText(`Delete ${aliceCapsul}?`);

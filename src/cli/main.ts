@@ -142,7 +142,7 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       });
     case 'list':
       return (await hub.capsul.list.query({ owner: values.owner, includeDeleted: !!values.all })).map((c) => ({
-        id: c.id, state: c.state, owner: c.owner.email, host: c.hostId, ipv4: c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image, created: c.createdAt,
+        id: c.id, state: c.state, owner: c.ownerEmail, host: c.hostId, ipv4: c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image, created: c.createdAt,
       }));
     case 'get':
       return hub.capsul.get.query({ id: need(sub, 'capsul id') });

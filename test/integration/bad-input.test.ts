@@ -47,7 +47,12 @@ describe('bad input', () => {
   async function snapshot() {
     return {
       operations: (await hub.admin.operation.list.query({ limit: 500 })).map((o) => [o.id, o.state, o.updatedAt.getTime()]),
-      capsuls: (await hub.admin.capsul.list.query({ includeDeleted: true })).map((c) => [c.id, c.state, c.updatedAt.getTime()]),
+      capsuls: await Promise.all(
+        (await hub.admin.capsul.list.query({ includeDeleted: true })).map(async (c) => {
+          const full = await hub.admin.capsul.byId.query({ id: c.id });
+          return [c.id, c.state, full.updatedAt.getTime()];
+        }),
+      ),
       hosts: (await hub.admin.host.list.query()).map((h) => [h.id, h.httpsUrl]),
       onSpoke: (await spokeClient().list.query()).capsuls,
     };

@@ -3,11 +3,9 @@
 // cache (lists, the capsul's page, its operations), so state moves on screen without a reload.
 import { useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
-import type { inferRouterOutputs } from '@trpc/server';
-import type { HubRouter } from '~/hub/root';
+import { capsulRow, type CapsulRow } from '~/contract/capsul-row';
 import { useTRPC } from '~/trpc/react';
 
-type Capsul = inferRouterOutputs<HubRouter>['capsul']['list'][number];
 type ListInput = { all?: boolean; owner?: string; includeDeleted?: boolean } | undefined;
 
 export function LiveUpdates({ accountId }: { accountId: string }) {
@@ -19,12 +17,13 @@ export function LiveUpdates({ accountId }: { accountId: string }) {
         for (const query of queryClient.getQueryCache().findAll({ queryKey: trpc.capsul.list.queryKey() })) {
           const input = (query.queryKey[1] as { input?: ListInput } | undefined)?.input;
           const belongs = (input?.all || capsul.ownerId === accountId) && (!input?.owner || input.owner === capsul.owner.email);
-          queryClient.setQueryData<Capsul[]>(query.queryKey, (old) => {
+          const row = capsulRow(capsul, !!(input?.all || input?.owner));
+          queryClient.setQueryData<CapsulRow[]>(query.queryKey, (old) => {
             if (!old) return old;
             const rest = old.filter((c) => c.id !== capsul.id);
             if (!belongs || (capsul.deletedAt && !input?.includeDeleted)) return rest;
             const at = old.findIndex((c) => c.id === capsul.id);
-            return at >= 0 ? old.map((c) => (c.id === capsul.id ? capsul : c)) : [capsul, ...rest];
+            return at >= 0 ? old.map((c) => (c.id === capsul.id ? row : c)) : [row, ...rest];
           });
         }
         queryClient.setQueryData(trpc.capsul.byId.queryKey({ id: capsul.id }), (old) => (old ? { ...old, ...capsul } : old));

@@ -3,6 +3,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { diskGb, memoryMb, vcpus, vmCommand } from '~/contract/capsul';
+import { capsulRow, capsulRowSelect, type CapsulRow } from '~/contract/capsul-row';
 import { capsulId, catalogId } from '~/contract/ids';
 import { sshPublicKey } from '~/contract/ssh-key';
 import { ensureAccount } from '../accounts';
@@ -72,13 +73,16 @@ export const capsulRouter = router({
 
   list: actorProcedure
     .input(z.object({ all: z.boolean().optional(), owner: email.optional(), includeDeleted: z.boolean().default(false) }).default({ includeDeleted: false }))
-    .query(({ ctx, input }) =>
-      ctx.db.capsul.findMany({
+    .query(async ({ ctx, input }): Promise<CapsulRow[]> => {
+      // Owners are shown on lists that can hold other people's capsuls (and to the CLI's admin token).
+      const withOwner = !!(input.all || input.owner || !ctx.actor.accountId);
+      const rows = await ctx.db.capsul.findMany({
         where: { ...ownerFilter(ctx.actor, input), ...(input.includeDeleted ? {} : { deletedAt: null }) },
         orderBy: { createdAt: 'desc' },
-        include: { owner: OWNER },
-      }),
-    ),
+        select: capsulRowSelect(withOwner),
+      });
+      return rows.map((c) => capsulRow(c, withOwner));
+    }),
 
   byId: actorProcedure.input(z.object({ id: capsulId })).query(async ({ ctx, input }) => {
     const capsul = await ctx.db.capsul.findFirst({ where: { id: input.id, ...scopeOf(ctx.actor) }, include: { owner: OWNER } });
