@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: typecheck, unit, database, integration (separate hub and spoke processes over HTTPS on
-# real PostgreSQL) and libvirt (real libvirtd + QEMU guests; libvirtd must be running: scripts/services.sh). `npm test -- test/unit` runs one folder. PostgreSQL comes from TEST_DATABASE_URL or, when
-# that is unset, from a private server started here for this run.
+# real PostgreSQL), faults, libvirt (real libvirtd + QEMU guests; libvirtd must be running:
+# scripts/services.sh), the browser suite (Playwright, Debian's chromium), then the benchmark in quick mode.
+# `npm test -- test/unit` runs one folder (`e2e` and `bench` name the last two). PostgreSQL comes from
+# TEST_DATABASE_URL or, when that is unset, from a private server started here for this run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -18,12 +20,14 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
 fi
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(test/unit test/db test/integration test/faults test/libvirt e2e)
+[ ${#targets[@]} -gt 0 ] || targets=(test/unit test/db test/integration test/faults test/libvirt e2e bench)
 files=()
 browser=false
+bench=false
 for t in "${targets[@]}"; do
   case "$t" in
     e2e|e2e/) browser=true ;;
+    bench) bench=true ;;
     *) if [ -d "$t" ]; then files+=("$t"/*.test.ts); else files+=("$t"); fi ;;
   esac
 done
@@ -34,5 +38,10 @@ fi
 if $browser; then
   echo "capsul: browser suite (Playwright, Debian's chromium)" >&2
   npx playwright test -c e2e/playwright.config.ts || status=$?
+fi
+if $bench; then
+  # The benchmark in quick mode: proves it still runs (figures go to test-results/bench/, not checked here).
+  echo "capsul: benchmark, quick mode (npm run bench -- --quick)" >&2
+  npx tsx scripts/bench/run.ts --quick || status=$?
 fi
 exit $status

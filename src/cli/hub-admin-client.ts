@@ -9,7 +9,7 @@ import { httpsFetch } from '~/lib/https-fetch';
 
 export type HubAdminClient = TRPCClient<HubRouter>;
 
-export type AdminSettings = { hubUrl: string; adminToken: string; ca?: Buffer };
+export type AdminSettings = { hubUrl: string; adminToken: string; ca?: Buffer; connections?: number };
 
 /** Settings from the environment, falling back to what the quick start keeps in DATA_DIR. */
 export function adminSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AdminSettings {
@@ -33,7 +33,7 @@ export function createHubAdminClient(settings: AdminSettings): HubAdminClient {
       httpLink({
         url: `${settings.hubUrl}/api/trpc`,
         transformer: superjson,
-        fetch: httpsFetch({ ca: settings.ca }),
+        fetch: httpsFetch({ ca: settings.ca, connectionsPerPeer: settings.connections }),
         headers: { authorization: `Bearer ${settings.adminToken}` },
       }),
     ],
