@@ -83,17 +83,19 @@ export class Spoke {
   /** The answer to an offered create: claim it when this host can take it, else say why not. */
   async offer(offered: CreateInput): Promise<CreateOutput> {
     const log = this.log.child({ operationId: offered.operationId, capsulId: offered.id });
-    if (await this.hypervisor.exists(offered.id)) {
-      return { assignmentStatus: 'not_applicable', reason: `a domain named ${offered.id} already exists on this host` };
-    }
-    const imageProblem = await this.hypervisor.imageProblem(offered.image, offered.imageFiles);
+    // The three checks at once: with libvirt each is a virsh call or more, and none needs another's answer.
+    const [taken, imageProblem, measured] = await Promise.all([
+      this.hypervisor.exists(offered.id),
+      this.hypervisor.imageProblem(offered.image, offered.imageFiles),
+      this.hypervisor.resources(),
+    ]);
+    if (taken) return { assignmentStatus: 'not_applicable', reason: `a domain named ${offered.id} already exists on this host` };
     if (imageProblem) return { assignmentStatus: 'not_applicable', reason: imageProblem };
     // Check and reserve with no await in between, so concurrent offers cannot promise the same room twice.
     // When the room is taken only by claims still out (most of which other hosts win in a burst), wait for
     // those to be decided and look again, rather than turning the offer down for room that is coming back.
     const fits = (f: HostResources) => f.freeMemoryMb >= offered.memoryMb && f.freeDiskGb >= offered.diskGb;
-    for (;;) {
-      const resources = await this.hypervisor.resources();
+    for (let resources = measured; ; resources = await this.hypervisor.resources()) {
       const free = this.free(resources);
       if (fits(free)) break;
       const claiming = [...this.reserved.values()].flatMap((r) => (r.settled ? [r.settled] : []));
