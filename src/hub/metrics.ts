@@ -2,7 +2,7 @@
 // from the database at each scrape.
 import { counter, gauge, histogram } from '~/lib/metrics';
 import type { Db } from './db/client';
-import { onlineSince } from './operations/hosts';
+import { isOnline, onlineSince } from './operations/hosts';
 
 export const operationsTotal = counter('capsul_operations_total', 'Hub-to-spoke operations, by kind and outcome');
 /** An operation reached its end: completed, failed or conflict. */
@@ -19,7 +19,7 @@ export function collectFromDatabase(db: Db): void {
   hosts.collect = async () => {
     const all = await db.host.findMany({ where: { removedAt: null }, select: { lastHealthCheck: true } });
     const since = onlineSince();
-    const online = all.filter((h) => h.lastHealthCheck && h.lastHealthCheck >= since).length;
+    const online = all.filter((h) => isOnline(h, since)).length;
     hosts.set({ online: 'true' }, online);
     hosts.set({ online: 'false' }, all.length - online);
   };

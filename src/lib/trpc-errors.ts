@@ -1,5 +1,6 @@
 // One error shape for both tRPC servers (hub and spoke): input errors name each bad field, and an
 // assignment failure carries each host's reason.
+import { TRPCClientError } from '@trpc/client';
 import type { TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 
@@ -15,6 +16,11 @@ export class HostsError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The tRPC code (`CONFLICT`, `NOT_FOUND`…) a server answered a client's call with; undefined for anything else. */
+export function trpcErrorCode(err: unknown): string | undefined {
+  return err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
 }
 
 export function formatError<Shape extends { message: string; data: object }>({ shape, error }: { shape: Shape; error: TRPCError }) {

@@ -1,11 +1,11 @@
 // Starts a spoke: its hypervisor, its outbox of completions, and the tRPC router over HTTPS at /trpc.
 import https from 'node:https';
 import path from 'node:path';
-import { TRPCClientError } from '@trpc/client';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Env } from '~/env';
 import { httpsFetch } from '~/lib/https-fetch';
 import { errorMessage, type Logger } from '~/lib/log';
+import { trpcErrorCode } from '~/lib/trpc-errors';
 import { METRICS_PATH, serveMetrics } from '~/lib/metrics-endpoint';
 import type { TlsMaterial } from '~/lib/tls';
 import { backoffMs, Outbox, type Delivery } from './outbox';
@@ -36,7 +36,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
       await hub.spoke.completeOperation.mutate(completion);
       return 'acknowledged';
     } catch (err) {
-      const code = err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
+      const code = trpcErrorCode(err);
       if (code && REFUSALS.has(code)) return 'refused';
       throw err;
     }

@@ -4,11 +4,11 @@
 // how it ended when it starts again, instead of leaving the create to the hub's reaper.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { TRPCClientError } from '@trpc/client';
 import type { CompletionResult } from '~/contract/hub';
 import { createInput, type Capacity, type CreateInput, type CreateOutput } from '~/contract/spoke';
 import { writeFileAtomic } from '~/lib/atomic-write';
 import { errorMessage, type Logger } from '~/lib/log';
+import { trpcErrorCode } from '~/lib/trpc-errors';
 import type { HubClient } from './hub-client';
 import type { HostResources, Hypervisor, MeasuredResources } from './hypervisor/types';
 import type { Outbox } from './outbox';
@@ -124,7 +124,7 @@ export class Spoke {
       // After the answer (the hub waits on every host's): a crash before this is cleared up by recovery.
       const cleanup = journal.then(() => rm(journalFile, { force: true })).catch(() => undefined).finally(() => this.building.delete(cleanup));
       this.building.add(cleanup);
-      const code = err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
+      const code = trpcErrorCode(err);
       if (code === 'CONFLICT') return { assignmentStatus: 'assigned_to_other_host' };
       if (code === 'NOT_FOUND' || code === 'PRECONDITION_FAILED') return { assignmentStatus: 'not_applicable', reason: errorMessage(err) };
       log.warn('claim failed', { err: errorMessage(err) });
@@ -149,7 +149,7 @@ export class Spoke {
       await this.claim(operationId);
       return true;
     } catch (err) {
-      const code = err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
+      const code = trpcErrorCode(err);
       return code === 'CONFLICT' || code === 'NOT_FOUND' || code === 'PRECONDITION_FAILED' ? false : undefined;
     }
   }

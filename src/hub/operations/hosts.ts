@@ -11,6 +11,11 @@ export function onlineSince(now = Date.now()): Date {
 }
 
 type HostRow = { id: string; httpsUrl: string; tokenHash: string; lastHealthCheck: Date | null };
+
+/** Online: heard from (a successful heartbeat) since `since`, which is `onlineSince()` unless given. */
+export function isOnline(h: { lastHealthCheck: Date | null }, since = onlineSince()): boolean {
+  return !!h.lastHealthCheck && h.lastHealthCheck >= since;
+}
 const FRESH_MS = 1000;
 const holder = globalThis as unknown as { __capsulHosts?: { at: number; rows: Promise<HostRow[]> } };
 
@@ -33,17 +38,16 @@ export function hostsChanged(): void {
 
 /** After a heartbeat: a host the snapshot does not show online is forgotten with it, so it is offered work now. */
 export async function hostHeard(db: Db, hostId: string): Promise<void> {
-  const since = onlineSince();
   const row = (await knownHosts(db)).find((h) => h.id === hostId);
-  if (!row?.lastHealthCheck || row.lastHealthCheck < since) hostsChanged();
+  if (!row || !isOnline(row)) hostsChanged();
 }
 
 export async function hostsByState(db: Db) {
   const since = onlineSince();
   const all = await knownHosts(db);
   return {
-    online: all.filter((h) => h.lastHealthCheck && h.lastHealthCheck >= since).map(({ id, httpsUrl }) => ({ id, httpsUrl })),
-    offline: all.filter((h) => !h.lastHealthCheck || h.lastHealthCheck < since).map((h) => ({ hostId: h.id, lastHealthCheck: h.lastHealthCheck })),
+    online: all.filter((h) => isOnline(h, since)).map(({ id, httpsUrl }) => ({ id, httpsUrl })),
+    offline: all.filter((h) => !isOnline(h, since)).map((h) => ({ hostId: h.id, lastHealthCheck: h.lastHealthCheck })),
   };
 }
 

@@ -7,7 +7,7 @@ import { env } from '~/env';
 import type { Db } from '../db/client';
 import { hostUrl } from '../host-url';
 import { spokeCertificate, spokeEnvFile } from '../join';
-import { hostsChanged, onlineSince } from '../operations/hosts';
+import { hostsChanged, isOnline, onlineSince } from '../operations/hosts';
 import { adminProcedure, router } from '../trpc';
 
 export const hostRouter = router({
@@ -31,7 +31,7 @@ export const hostRouter = router({
     return hosts.map(({ _count, ...h }) => ({
       ...h,
       capsuls: _count.capsuls,
-      online: !!h.lastHealthCheck && h.lastHealthCheck >= since,
+      online: isOnline(h, since),
     }));
   }),
 

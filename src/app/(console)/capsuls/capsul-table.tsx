@@ -7,7 +7,6 @@ import { formatSize, formatTime } from '~/components/format';
 import { StateBadge } from '~/components/state-badge';
 import { useTRPC } from '~/trpc/react';
 
-/** Capsuls as a table; state changes arrive live (see live-updates.tsx). */
 /**
  * Rows link with plain anchors and one click handler on the table navigates in the app: a `next/link` per
  * row costs a client component each, which with a thousand capsuls was a fifth of the page's render time.
@@ -23,6 +22,7 @@ function useRowNavigation() {
   };
 }
 
+/** Capsuls as a table; state changes arrive live (see live-updates.tsx). */
 export function CapsulTable({ input, showOwner = false }: { input: { all?: boolean }; showOwner?: boolean }) {
   const trpc = useTRPC();
   const navigate = useRowNavigation();
