@@ -13,6 +13,7 @@ import { createHubClient } from '~/spoke/hub-client';
 import { httpsFetch } from '~/lib/https-fetch';
 import type { SpokeRouter } from '~/spoke/router';
 import { signIn } from '../../test/support/accounts';
+import { createTestDatabase } from '../../test/support/postgres';
 import { startPrivatePostgres } from '../../test/support/private-postgres';
 import { allOnline, startHubProcess, startSpokeProcess, type Hub, type SpokeHandle } from '../../test/support/processes';
 import { makeTestTls, type TestTls } from '../../test/support/tls';
@@ -31,16 +32,6 @@ const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 function rssMb(pid: number): Promise<number> {
   return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(/VmRSS:\s+(\d+) kB/.exec(s)?.[1] ?? 0) / 1024);
-}
-
-async function newDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 async function startSpokes(hub: Hub, tls: TestTls, ids: string[]): Promise<SpokeHandle[]> {
@@ -215,10 +206,10 @@ async function main() {
   const tls = await makeTestTls();
   const db = await startPrivatePostgres();
   try {
-    const adminUrl = new URL(db.url);
-    adminUrl.pathname = '/postgres';
-    await claimsAndConsole(await newDatabase(adminUrl.toString(), 'bench_claims'), tls);
-    await fanOuts(await newDatabase(adminUrl.toString(), 'bench_fanout'), tls);
+    const server = new URL(db.url);
+    server.pathname = '/postgres';
+    await claimsAndConsole((await createTestDatabase(server.toString())).url, tls);
+    await fanOuts((await createTestDatabase(server.toString())).url, tls);
   } finally {
     await db.stop();
   }

@@ -11,18 +11,19 @@ export function adminUrl(): string {
   return url;
 }
 
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/** A fresh database on the server of `server` (a URL whose role may CREATE DATABASE; TEST_DATABASE_URL by default). */
+export async function createTestDatabase(server = adminUrl()): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `capsul_test_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = new URL(adminUrl());
+  const url = new URL(server);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async drop() {
-      const c = new pg.Client({ connectionString: adminUrl() });
+      const c = new pg.Client({ connectionString: server });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
