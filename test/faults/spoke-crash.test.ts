@@ -1,6 +1,9 @@
 // kill -9 the owner spoke in the middle of a create. Started again, it reports the interrupted build; never
-// started again, the hub's reaper ends the create after its deadline. Either way nothing stays stuck.
+// started again, the hub's reaper ends the create after its deadline. Either way nothing stays stuck. And a
+// spoke stopped while its claim was out asks the hub on restart, and drops the journal of another host's create.
 import assert from 'node:assert/strict';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recordFigures } from '../support/figures';
 import { createTestDatabase } from '../support/postgres';
@@ -50,6 +53,33 @@ describe('fault: the owner spoke dies mid-create', () => {
       const fleet = await hub.admin.fleet.list.query();
       assert.ok(!fleet.capsuls.some((c) => c.id === created.capsulId));
     }
+  });
+
+  test('a spoke stopped while its claim was out finds its journal on restart, asks the hub, and drops it: the create is another host\'s', async () => {
+    // A bystander with no room: it is offered every create and never wins one.
+    let bystander = await startSpokeProcess({ hub, hostId: 'bystander', tls, env: { FAKE_MEMORY_MB: '100' } });
+    await allOnline(hub, ['owner', 'bystander']);
+    const created = await hub.admin.capsul.create.mutate({ owner: 'crash@example.com', image: 'debian-12', size: 'nano' });
+    assert.equal(created.hostId, 'owner');
+    const op = await hub.admin.operation.byId.query({ id: created.operationId });
+    assert.ok(op.hostOperations.some((h) => h.hostId === 'bystander'), 'the bystander was offered it');
+    // What a spoke killed between writing its journal and hearing its claim's answer leaves behind.
+    await bystander.proc.kill();
+    await mkdir(path.join(bystander.stateDir, 'builds'), { recursive: true });
+    await writeFile(path.join(bystander.stateDir, 'builds', `${op.id}.json`), JSON.stringify(op.payload));
+    bystander = await startSpokeProcess({ hub, hostId: 'bystander', tls, port: bystander.port, hostToken: bystander.hostToken, stateDir: bystander.stateDir, env: { FAKE_MEMORY_MB: '100' } });
+    await bystander.proc.waitFor((l) => l.msg === 'interrupted offer: another host has the create' && l.operationId === op.id);
+    assert.deepEqual(await readdir(path.join(bystander.stateDir, 'builds')), [], 'the journal is gone');
+    assert.ok(!bystander.proc.logs().includes('builds interrupted by the last stop were reported'), 'nothing was reported for it');
+    const ended = await until('the create ran on its owner', async () => {
+      const c = await hub.admin.capsul.byId.query({ id: created.capsulId });
+      return TERMINAL.includes(c.state) && c;
+    }, 30_000, 100);
+    assert.equal(ended.state, 'running');
+    assert.equal(ended.hostId, 'owner');
+    // The fixture has one host again for the next test.
+    await bystander.proc.stop();
+    await hub.admin.host.remove.mutate({ id: 'bystander' });
   });
 
   test('killed and never back: the reaper ends the create after its deadline, naming the silent owner', async () => {
