@@ -20,6 +20,7 @@ const ADMIN_TOKEN = newToken();
 process.env.HUB_ADMIN_TOKEN = ADMIN_TOKEN;
 process.env.LOG_LEVEL = 'error';
 process.env.SPOKE_CALL_TIMEOUT_MS = '500';
+process.env.BENCH_MODE = 'true'; // so the bench procedures validate their input (they are refused without it)
 
 type Kind = 'id' | 'text' | 'int' | 'count' | 'enum' | 'bool' | 'uuid' | 'keys' | 'object';
 type Case = { name: string; call: (input: unknown) => Promise<unknown>; valid: Record<string, unknown>; fields: Record<string, Kind> };
@@ -111,6 +112,9 @@ describe('fuzzing every procedure input', () => {
     c('fleet.capacity', (i) => admin.fleet.capacity(i), { memoryMb: 512, diskGb: 1 }, { memoryMb: 'count', diskGb: 'count' });
     c('operation.list', (i) => admin.operation.list(i), { limit: 5 }, { kind: 'enum', state: 'enum', hostId: 'id', capsulId: 'id', limit: 'count' });
     c('drift.history', (i) => admin.drift.history(i), { limit: 5 }, { limit: 'count' });
+    c('bench.fanOut', (i) => admin.bench.fanOut(i), { kind: 'list', iterations: 1, warmup: 0 }, { kind: 'enum', iterations: 'count', warmup: 'int' });
+    c('bench.create', (i) => admin.bench.create(i), { iterations: 1, size: 'nano' }, { iterations: 'count', size: 'id' });
+    c('bench.floors', (i) => admin.bench.floors(i), { iterations: 1 }, { iterations: 'count' });
     c('spoke router: capacityAvailable', (i) => onSpoke.capacityAvailable(i), { memoryMb: 512, diskGb: 1 }, { memoryMb: 'count', diskGb: 'count' });
     c('spoke router: get', (i) => onSpoke.get(i), { id: capsul }, { id: 'id' });
     c('spoke router: destroy', (i) => onSpoke.destroy(i), { id: capsul }, { id: 'id' });

@@ -5,6 +5,7 @@ import { TRPCError } from '@trpc/server';
 import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import { z } from 'zod';
+import { catalogId } from '~/contract/ids';
 import { env } from '~/env';
 import type { SpokeRouter } from '~/spoke/router';
 import { ensureAccount } from '../accounts';
@@ -78,7 +79,7 @@ export const benchRouter = router({
    * completed by its spoke, so that its build and completion do not load the next create's path: the floor
    * parts are measured on an idle system too. (The burst in scripts/bench measures creates under load.)
    */
-  create: benchProcedure.input(z.object({ iterations, size: z.string().default('nano') })).mutation(async ({ ctx, input }) => {
+  create: benchProcedure.input(z.object({ iterations, size: catalogId.default('nano') })).mutation(async ({ ctx, input }) => {
     const owner = await ensureAccount(ctx.db, 'bench@example.com');
     const size = await findSize(ctx.db, input.size);
     const image = await findImage(ctx.db, 'debian-12');
