@@ -109,13 +109,13 @@ describe('fault: the owner spoke dies mid-create', () => {
     assert.equal(after!.reapedAt, null);
     assert.equal(after!.state, 'failed');
     await recordFigures('spoke-crash', {
-      fault: 'kill -9 of the owner spoke during a create (3 times restarted at once, once left down past the deadline)',
-      faultsInjected: 4,
-      operations: 4,
+      fault: 'kill -9 of the owner spoke during a create (3 times restarted at once, once left down past the deadline), and of a spoke whose claim was out',
+      faultsInjected: 5,
+      operations: 5,
       lost: 0,
       doubled: 0,
       worstRecoveryMs: Math.max(...recoveries, waited),
-      notes: `restarted spoke reports the interrupted build in ${Math.max(...recoveries)} ms at worst; with the spoke gone, the reaper ended the create ${waited} ms after the kill (CREATE_DEADLINE_MS=8000)`,
+      notes: `restarted spoke reports the interrupted build in ${Math.max(...recoveries)} ms at worst; with the spoke gone, the reaper ended the create ${waited} ms after the kill (CREATE_DEADLINE_MS=8000); a spoke restarted with the journal of a claim another host won asks the hub and drops it, reporting nothing`,
     });
   });
 });
