@@ -1,7 +1,8 @@
 // Which hosts exist and which are online. The answer is read from the database at most once a second and
 // shared: a fan-out, a create or a spoke's call would otherwise spend a database round trip on it every time,
 // and a second's staleness only means a host that just went silent is asked once more (and answers within
-// the per-host deadline). Changes made through this hub forget the snapshot at once (hostsChanged).
+// the per-host deadline). Changes made through this hub forget the snapshot at once (hostsChanged), and
+// heartbeats that come here update it in place (hostHeard).
 import { env } from '~/env';
 import type { Db } from '../db/client';
 
@@ -36,10 +37,22 @@ export function hostsChanged(): void {
   holder.__capsulHosts = undefined;
 }
 
-/** After a heartbeat: a host the snapshot does not show online is forgotten with it, so it is offered work now. */
-export async function hostHeard(db: Db, hostId: string): Promise<void> {
-  const row = (await knownHosts(db)).find((h) => h.id === hostId);
-  if (!row || !isOnline(row)) hostsChanged();
+/**
+ * After a heartbeat this hub recorded: the snapshot takes its time at once, so it is as fresh as the database
+ * for every heartbeat that comes here (a host seconds from the edge of the online window is not pushed over
+ * it by the snapshot's age). A host the snapshot lacks makes it read again.
+ */
+export function hostHeard(hostId: string, at: Date): void {
+  const cached = holder.__capsulHosts;
+  if (!cached) return;
+  void cached.rows.then(
+    (rows) => {
+      const row = rows.find((h) => h.id === hostId);
+      if (row) row.lastHealthCheck = at;
+      else if (holder.__capsulHosts === cached) hostsChanged();
+    },
+    () => undefined,
+  );
 }
 
 export async function hostsByState(db: Db) {

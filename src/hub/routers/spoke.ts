@@ -7,15 +7,16 @@ import { router, spokeProcedure } from '../trpc';
 
 export const spokeRouter = router({
   heartbeat: spokeProcedure.input(spokeHeartbeatInput).mutation(async ({ ctx, input }) => {
+    const at = new Date();
     await ctx.db.host.update({
       where: { id: ctx.hostId },
       data: {
-        lastHealthCheck: new Date(),
+        lastHealthCheck: at,
         lastError: null,
         ...(input ? { driver: input.driver, freeMemoryMb: input.freeMemoryMb ?? null, freeDiskGb: input.freeDiskGb ?? null } : {}),
       },
     });
-    await hostHeard(ctx.db, ctx.hostId);
+    hostHeard(ctx.hostId, at);
     return { ok: true as const };
   }),
 
