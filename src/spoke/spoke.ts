@@ -84,13 +84,16 @@ export class Spoke {
   async offer(offered: CreateInput): Promise<CreateOutput> {
     const log = this.log.child({ operationId: offered.operationId, capsulId: offered.id });
     // The three checks at once: with libvirt each is a virsh call or more, and none needs another's answer.
-    const [taken, imageProblem, measured] = await Promise.all([
+    // Their results are taken in order, so the answer (or the error) is the one checks made one by one give.
+    const [exists, image, room] = await Promise.allSettled([
       this.hypervisor.exists(offered.id),
       this.hypervisor.imageProblem(offered.image, offered.imageFiles),
       this.hypervisor.resources(),
     ]);
-    if (taken) return { assignmentStatus: 'not_applicable', reason: `a domain named ${offered.id} already exists on this host` };
+    if (settled(exists)) return { assignmentStatus: 'not_applicable', reason: `a domain named ${offered.id} already exists on this host` };
+    const imageProblem = settled(image);
     if (imageProblem) return { assignmentStatus: 'not_applicable', reason: imageProblem };
+    const measured = settled(room);
     // Check and reserve with no await in between, so concurrent offers cannot promise the same room twice.
     // When the room is taken only by claims still out (most of which other hosts win in a burst), wait for
     // those to be decided and look again, rather than turning the offer down for room that is coming back.
@@ -198,4 +201,10 @@ export class Spoke {
   async settle(): Promise<void> {
     await Promise.all([...this.building]);
   }
+}
+
+/** A settled promise's value, or its error thrown. */
+function settled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
