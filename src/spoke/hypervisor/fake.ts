@@ -1,6 +1,7 @@
 // An in-process hypervisor for tests and for machines without libvirt. It keeps its capsuls in a JSON file
 // under the spoke's state directory, so they outlive a spoke restart as real domains would.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmCommand, VmState } from '~/contract/capsul';
@@ -46,10 +47,21 @@ export class FakeHypervisor implements Hypervisor {
     this.vms = new Map(saved.map((vm) => [vm.id, vm]));
   }
 
-  private save(): void {
+  private saved: Promise<void> = Promise.resolve();
+
+  /**
+   * Writes the capsuls as they are now, after any write still going (so the file ends with the newest). Not
+   * synchronous: a spoke's event loop must not stop on a file write, as it would not on a virsh call.
+   */
+  private save(): Promise<void> {
+    const data = JSON.stringify([...this.vms.values()]);
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify([...this.vms.values()]));
-    renameSync(tmp, this.file);
+    const write = async () => {
+      await writeFile(tmp, data);
+      await rename(tmp, this.file);
+    };
+    this.saved = this.saved.then(write, write);
+    return this.saved;
   }
 
   async resources(): Promise<MeasuredResources> {
@@ -85,11 +97,11 @@ export class FakeHypervisor implements Hypervisor {
     // The capsul counts against capacity from the start, as a defined domain does.
     const vm: FakeVm = { id: spec.id, state: 'stopped', memoryMb: spec.memoryMb, diskGb: spec.diskGb, ipv4: fakeAddress(spec.id) };
     this.vms.set(spec.id, vm);
-    this.save();
+    await this.save();
     await sleep(this.opts.createMs);
     if (!this.vms.has(spec.id)) throw new HypervisorError(`start: ${spec.id} was destroyed while it was being created`);
     vm.state = 'running';
-    this.save();
+    await this.save();
     log.info('fake capsul running', { ipv4: vm.ipv4 });
     return { id: vm.id, state: vm.state, ipv4: vm.ipv4 };
   }
@@ -98,12 +110,12 @@ export class FakeHypervisor implements Hypervisor {
     const vm = this.vms.get(id);
     if (!vm) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
     vm.state = NEXT[command](vm.state);
-    this.save();
+    await this.save();
     return vm.state;
   }
 
   async destroy(id: string): Promise<void> {
-    if (this.vms.delete(id)) this.save();
+    if (this.vms.delete(id)) await this.save();
   }
 }
 
