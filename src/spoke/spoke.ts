@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { CompletionResult } from '~/contract/hub';
 import { createInput, type Capacity, type CreateInput, type CreateOutput } from '~/contract/spoke';
 import { writeFileAtomic } from '~/lib/atomic-write';
-import { errorMessage, type Logger } from '~/lib/log';
+import { afterAnswer, errorMessage, type Logger } from '~/lib/log';
 import { trpcErrorCode } from '~/lib/trpc-errors';
 import type { HubClient } from './hub-client';
 import type { HostResources, Hypervisor, MeasuredResources } from './hypervisor/types';
@@ -135,7 +135,7 @@ export class Spoke {
     }
     delete reservation.settled; // won: the room stays promised while it builds
     settle();
-    log.info('claimed create');
+    afterAnswer(() => log.info('claimed create'));
     await journal;
     const work = this.build(spec, log).finally(() => this.building.delete(work));
     this.building.add(work);
