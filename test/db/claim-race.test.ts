@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { TRPCError } from '@trpc/server';
 import { SPOKE_HOST_ID_HEADER } from '~/contract/hub';
 import type { CreateInput } from '~/contract/spoke';
+import { createInFlight } from '~/hub/operations/claim';
 import { createHubCaller } from '~/hub/root';
 import { hashToken, newToken } from '~/lib/tokens';
 import { openTestDatabase, type TestDb } from '../support/hub-db';
@@ -17,8 +18,7 @@ function callerFor(database: TestDb, host: { id: string; token: string }) {
   return createHubCaller({ db: database.db, headers });
 }
 
-async function offerToAll(database: TestDb, hosts = HOSTS) {
-  const operationId = randomUUID();
+async function offerToAll(database: TestDb, hosts = HOSTS, operationId = randomUUID()) {
   const capsulId = `capsul-${randomUUID().replace(/-/g, '').slice(0, 10)}`;
   const owner = await database.db.account.upsert({ where: { email: 'race@example.com' }, create: { email: 'race@example.com' }, update: {} });
   const payload: CreateInput = {
@@ -78,6 +78,47 @@ for (const kind of ['pglite', 'postgresql'] as const) {
       assert.deepEqual(await callerFor(database, offered[0]!).spoke.claimOperation({ operationId }), payload);
       await assert.rejects(callerFor(database, offered[1]!).spoke.claimOperation({ operationId }), { code: 'CONFLICT' });
       await assert.rejects(callerFor(database, HOSTS[5]!).spoke.claimOperation({ operationId }), { code: 'NOT_FOUND' });
+    });
+
+    test('a claim that comes before the operation is written (another hub process still writing it) waits for it; one never written is NOT_FOUND', async () => {
+      const operationId = randomUUID();
+      const started = performance.now();
+      const claim = callerFor(database, HOSTS[0]!).spoke.claimOperation({ operationId });
+      await new Promise((r) => setTimeout(r, 100));
+      const { payload } = await offerToAll(database, HOSTS.slice(0, 3), operationId);
+      assert.deepEqual(await claim, payload, 'the claim won once the rows were there');
+      assert.ok(performance.now() - started >= 100);
+
+      const never = performance.now();
+      await assert.rejects(callerFor(database, HOSTS[0]!).spoke.claimOperation({ operationId: randomUUID() }), { code: 'NOT_FOUND' });
+      const waited = performance.now() - never;
+      assert.ok(waited >= 500 && waited < 5000, `an unknown operation is refused after a bounded wait (${Math.round(waited)} ms)`);
+    });
+
+    test('claims for a create of this process wait for its rows; one wins, the rest get CONFLICT; rows that fail refuse every claim', async () => {
+      const offered = HOSTS.slice(0, 10);
+      const operationId = randomUUID();
+      let write!: () => void;
+      const rowsWritten = new Promise<void>((r) => (write = r));
+      const inFlight = createInFlight(operationId, offered.map((h) => h.id), rowsWritten.then(() => offerToAll(database, offered, operationId)));
+      const claims = Promise.allSettled([...offered, HOSTS[15]!].map((h) => callerFor(database, h).spoke.claimOperation({ operationId })));
+      await new Promise((r) => setTimeout(r, 50));
+      write();
+      const results = await claims;
+      const winner = inFlight.done();
+      const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [offered[i]!.id] : []));
+      assert.deepEqual(won, [winner], 'exactly one winner, the one this process saw decided');
+      const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as TRPCError).code : 'won'));
+      assert.equal(codes.filter((c) => c === 'CONFLICT').length, 9);
+      assert.equal(codes.at(-1), 'NOT_FOUND', 'a host it was not offered to');
+      assert.equal((await database.db.operation.findUniqueOrThrow({ where: { id: operationId } })).hostId, winner);
+
+      const failed = randomUUID();
+      const notWritten = Promise.reject(new Error('database unavailable'));
+      notWritten.catch(() => undefined);
+      const failing = createInFlight(failed, [HOSTS[0]!.id], notWritten);
+      await assert.rejects(callerFor(database, HOSTS[0]!).spoke.claimOperation({ operationId: failed }), { code: 'PRECONDITION_FAILED' });
+      assert.equal(failing.done(), undefined);
     });
 
     test('a claim with another host\'s token is refused before it touches the operation', async () => {

@@ -7,16 +7,17 @@ import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
 import { claimSeconds } from '../metrics';
 
-// Creates this hub process has in flight: which hosts it offered each one to and, once a claim made here
-// decides it, the winner. The create then knows its owner without reading it back, and a losing claim is
-// answered without a second read. A claim that reaches another hub process goes to the database alone.
-type InFlight = { offered: Set<string>; winner?: string };
+// Creates this hub process has in flight: their rows (written while the offers are out), which hosts each was
+// offered to and, once a claim made here decides it, the winner. A claim here waits for the rows; the create
+// then knows its owner without reading it back, and losing claims are answered without a statement. A claim
+// that reaches another hub process goes to the database alone (and looks again if the rows are not there yet).
+type InFlight = { rows: Promise<unknown>; offered: Set<string>; deciding?: Promise<void>; winner?: string };
 const holder = globalThis as unknown as { __capsulCreatesInFlight?: Map<string, InFlight> };
 const inFlight = (holder.__capsulCreatesInFlight ??= new Map());
 
 /** Registers a create before its offers go out; `done` forgets it and says which host won here, if one did. */
-export function createInFlight(operationId: string, offered: string[]): { done: () => string | undefined } {
-  const entry: InFlight = { offered: new Set(offered) };
+export function createInFlight(operationId: string, offered: string[], rows: Promise<unknown>): { done: () => string | undefined } {
+  const entry: InFlight = { rows, offered: new Set(offered) };
   inFlight.set(operationId, entry);
   return {
     done: () => {
@@ -38,7 +39,43 @@ export async function claimOperation(db: Db, hostId: string, operationId: string
   }
 }
 
+// How long a claim waits for an operation this hub process does not know and the database does not have yet:
+// another hub process offered it while writing its rows, which land within milliseconds unless that hub's
+// database pool is queued. An operation never recorded is refused after this.
+const UNRECORDED_WAIT_MS = 1000;
+
 async function decide(db: Db, hostId: string, operationId: string): Promise<CreateInput> {
+  const local = inFlight.get(operationId);
+  if (local) {
+    if (!local.offered.has(hostId)) throw notOffered(operationId, hostId);
+    await local.rows.catch(() => {
+      throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `operation ${operationId} could not be recorded` });
+    });
+    // Claims that reach this process decide one at a time: once one has won, the rest lose without a statement.
+    while (local.deciding) await local.deciding;
+    if (local.winner && local.winner !== hostId) throw takenBy(operationId);
+  }
+  let decided!: () => void;
+  if (local) local.deciding = new Promise<void>((r) => (decided = r));
+  try {
+    for (let waitMs = 10, waited = 0; ; waited += waitMs, waitMs *= 2) {
+      const payload = await claimOnce(db, hostId, operationId, local);
+      if (payload !== UNRECORDED) return payload;
+      if (waited >= UNRECORDED_WAIT_MS) throw notOffered(operationId, hostId);
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
+  } finally {
+    if (local) {
+      local.deciding = undefined;
+      decided();
+    }
+  }
+}
+
+const UNRECORDED = Symbol('unrecorded');
+
+/** One attempt: the claim statement, and when it changes nothing, why not. */
+async function claimOnce(db: Db, hostId: string, operationId: string, local: InFlight | undefined): Promise<CreateInput | typeof UNRECORDED> {
   const won = await db.$queryRaw<{ payload: unknown; capsulId: string | null }[]>`
     WITH won AS (
       UPDATE "Operation" AS o
@@ -56,23 +93,33 @@ async function decide(db: Db, hostId: string, operationId: string): Promise<Crea
         FROM won WHERE c.id = won."capsulId"
     )
     SELECT payload, "capsulId" FROM won`;
-  const local = inFlight.get(operationId);
   if (won[0]) {
     if (local) local.winner = hostId;
     capsulChanged(won[0].capsulId);
     return createInput.parse(won[0].payload);
   }
 
-  // Lost, or asked twice: say which (from this process's own create when it has it, else from the database).
-  if (local && !local.offered.has(hostId)) throw new TRPCError({ code: 'NOT_FOUND', message: `operation ${operationId} was not offered to host ${hostId}` });
-  if (local?.winner && local.winner !== hostId) throw new TRPCError({ code: 'CONFLICT', message: `operation ${operationId} is assigned to another host` });
+  // Lost, asked twice, or not (yet) there: say which.
   const offer = await db.hostOperation.findUnique({
     where: { operationId_hostId: { operationId, hostId } },
     select: { operation: { select: { state: true, hostId: true, payload: true } } },
   });
-  if (!offer) throw new TRPCError({ code: 'NOT_FOUND', message: `operation ${operationId} was not offered to host ${hostId}` });
+  if (!offer) {
+    // The operation and its offers are written in one statement: if the operation is there, this host was
+    // not offered it; if not, it may still be on its way from another hub process.
+    if (local || (await db.operation.findUnique({ where: { id: operationId }, select: { id: true } }))) throw notOffered(operationId, hostId);
+    return UNRECORDED;
+  }
   const op = offer.operation;
   if (op.hostId === hostId) return createInput.parse(op.payload); // a repeated claim by the owner
-  if (op.hostId) throw new TRPCError({ code: 'CONFLICT', message: `operation ${operationId} is assigned to another host` });
+  if (op.hostId) throw takenBy(operationId);
   throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `operation ${operationId} is no longer open (${op.state})` });
+}
+
+function notOffered(operationId: string, hostId: string) {
+  return new TRPCError({ code: 'NOT_FOUND', message: `operation ${operationId} was not offered to host ${hostId}` });
+}
+
+function takenBy(operationId: string) {
+  return new TRPCError({ code: 'CONFLICT', message: `operation ${operationId} is assigned to another host` });
 }

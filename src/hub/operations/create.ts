@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { createOutput, type CreateInput, type CreateOutput } from '~/contract/spoke';
 import { env } from '~/env';
-import { errorMessage, log } from '~/lib/log';
+import { afterAnswer, errorMessage, log } from '~/lib/log';
 import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { fanOut, type HostOutcome } from './fan-out';
@@ -15,7 +15,7 @@ import { onlineHosts } from './hosts';
 import { capsulChanged } from '../events';
 import { countOperation } from '../metrics';
 import { createInFlight } from './claim';
-import { track, type Actor } from './record';
+import { trackAfterAnswer, type Actor } from './record';
 
 export type CreateRequest = {
   ownerId: string;
@@ -74,10 +74,12 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
   };
   const opLog = log.child({ operationId, capsulId: id });
 
-  // The rows exist before any offer goes out: a spoke's claim needs them. One statement, one round trip
-  // (the capsul, the operation and a row per host; the foreign keys are checked at its end).
+  // The rows (the capsul, the operation and a row per host) go in one statement, written while the offers are
+  // out: a claim waits for them (claim.ts: in this process through `createInFlight`, in another by looking
+  // again), so the write is not a step of its own before the first offer. It starts a millisecond after the
+  // offers: started with them, its work on this event loop went first and held each offer back (~1.3 ms).
   const now = new Date().toISOString().replace('Z', '');
-  await db.$executeRaw`
+  const rows = new Promise((r) => setTimeout(r, 1)).then(() => db.$executeRaw`
     WITH capsul AS (
       INSERT INTO "Capsul" (id, "ownerId", vcpus, "memoryMb", "diskGb", image, state, "createdAt", "updatedAt")
       VALUES (${id}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
@@ -86,21 +88,22 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
       VALUES (${operationId}, 'create', ${JSON.stringify(payload)}::jsonb, 'pending', ${actor}, ${id}, ${now}::timestamp(3), ${now}::timestamp(3))
     )
     INSERT INTO "HostOperation" ("operationId", "hostId", "assignmentStatus", "createdAt")
-    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`;
+    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`).then(() => capsulChanged(id));
+  rows.catch(() => undefined); // awaited below, after the offers; this only keeps it from counting as unhandled meanwhile
 
-  capsulChanged(id);
-  const claims = createInFlight(operationId, hosts.map((h) => h.id));
+  const claims = createInFlight(operationId, hosts.map((h) => h.id), rows);
   let localWinner: string | undefined;
   let outcomes: HostOutcome<CreateOutput>[];
   try {
     outcomes = await fanOut(hosts, { procedure: 'create', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, (s, o) => s.create.mutate(payload, o), createOutput);
+    await rows; // if they could not be written, no claim could be decided: the create fails with that error
   } finally {
     localWinner = claims.done();
   }
   const answers = outcomes.map(statusOf);
   // Each host's answer is audit data: written without holding up the caller (the owner is already in the
   // database, written by its claim).
-  track(recordAnswers(db, operationId, answers).catch((err) => opLog.error('could not record the hosts\' answers', { err: errorMessage(err) })));
+  trackAfterAnswer(() => recordAnswers(db, operationId, answers).catch((err) => opLog.error('could not record the hosts\' answers', { err: errorMessage(err) })));
 
   const saidAssigned = answers.filter((a) => a.status === 'assigned').map((a) => a.hostId);
   // The winner, as this hub saw it decided (when the claim came here), or as the database has it.
@@ -140,7 +143,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
     opLog.warn('the owner won the claim but its answer was lost; it stays the owner', { owner });
   }
   countOperation('create', 'assigned');
-  opLog.info('create assigned', { hostId: owner });
+  afterAnswer(() => opLog.info('create assigned', { hostId: owner }));
   return { capsulId: id, operationId, hostId: owner, hosts: answers };
 }
 

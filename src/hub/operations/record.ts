@@ -36,6 +36,11 @@ export function track(write: Promise<unknown>): void {
   void write.finally(() => pending.delete(write));
 }
 
+/** A write started once the answer has gone back (the query's own send then does not hold it up), tracked. */
+export function trackAfterAnswer(write: () => Promise<unknown>): void {
+  track(new Promise((r) => setImmediate(r)).then(write));
+}
+
 /** Waits for records still being written (at shutdown, and in tests). */
 export async function recordsWritten(): Promise<void> {
   await Promise.allSettled([...pending]);
