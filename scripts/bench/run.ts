@@ -9,7 +9,6 @@ import pg from 'pg';
 import superjson from 'superjson';
 import { execa } from 'execa';
 import { createHubAdminClient } from '~/cli/hub-admin-client';
-import { createHubClient } from '~/spoke/hub-client';
 import { httpsFetch } from '~/lib/https-fetch';
 import type { SpokeRouter } from '~/spoke/router';
 import { signIn } from '../../test/support/accounts';
@@ -44,36 +43,20 @@ async function startSpokes(hub: Hub, tls: TestTls, ids: string[]): Promise<Spoke
 }
 
 /**
- * Create → assigned against its floor, measured in this run: one offer round trip to each online spoke (in
- * parallel), one claim-sized round trip from each (a spoke's call to the hub that writes one row: a
- * heartbeat, from as many callers at once), one database write. With one spoke that is exactly the
- * protocol's minimum; with several, the same round trips made bare.
+ * Create → assigned against its floor, interleaved iteration by iteration inside the hub (`bench.create`):
+ * the protocol's nested round trip made bare (hub → every spoke's `heartbeat` in parallel → each spoke's
+ * `spoke.heartbeat` to the hub, one row written), that is one offer and one claim round trip, plus one
+ * database write. With one spoke that is the protocol's minimum; with several, the same round trips made bare.
  */
-async function createFigure(hub: Hub, tls: TestTls, spokes: number) {
+async function createFigure(hub: Hub, spokes: number) {
   say(`create → assigned, ${spokes} spoke${spokes > 1 ? 's' : ''}`);
-  const ca = await readFile(tls.caFile);
-  const callers = await Promise.all(
-    Array.from({ length: spokes }, async (_, i) => {
-      const caller = await hub.admin.host.add.mutate({ id: `bench-caller-${spokes}-${i + 1}`, httpsUrl: `https://127.0.0.1:${i + 1}` });
-      return { id: caller.id, client: createHubClient({ hubUrl: hub.url, hostId: caller.id, hostToken: caller.token, fetch: httpsFetch({ ca }), timeoutMs: 10_000 }) };
-    }),
-  );
-  const claimRtt: number[] = [];
-  for (let i = 0; i < 10 + N.iterations; i++) {
-    const started = performance.now();
-    await Promise.all(callers.map((c) => c.client.spoke.heartbeat.mutate({ driver: 'fake' })));
-    if (i >= 10) claimRtt.push(performance.now() - started);
-  }
-  // Their heartbeats made them "online": out of the way before anything is offered to hosts.
-  for (const c of callers) await hub.admin.host.remove.mutate({ id: c.id });
-  const { offer, write, hosts } = await hub.admin.bench.floors.mutate({ iterations: N.iterations });
+  const { hosts, creates, roundTrips, write } = await hub.admin.bench.create.mutate({ iterations: N.iterations });
   if (hosts !== spokes) throw new Error(`expected ${spokes} spokes online, found ${hosts}`);
-  await hub.admin.bench.create.mutate({ iterations: 10 }); // warm-up
-  const creates = await hub.admin.bench.create.mutate({ iterations: N.iterations });
-  const floor = offer.map((o, i) => o + claimRtt[i]! + write[i]!);
-  const each = spokes > 1 ? ` to each of ${spokes}, in parallel` : '';
-  figures.push({ name: `create → assigned, ${spokes} spoke${spokes > 1 ? 's' : ''} (inside the hub)`, floorName: `offer RTT + claim RTT${each} + 1 DB write`, unit: 'ms', samples: creates, floor, target: { median: 1.3 } });
-  notes.push(`Create floor parts with ${spokes} spoke${spokes > 1 ? 's' : ''} (medians): offer round trip ${median(offer).toFixed(2)} ms, claim round trip ${median(claimRtt).toFixed(2)} ms, database write ${median(write).toFixed(2)} ms.`);
+  const floor = roundTrips.map((r, i) => r + write[i]!);
+  const each = spokes > 1 ? `, to each of ${spokes} in parallel,` : '';
+  const name = `create → assigned, ${spokes} spoke${spokes > 1 ? 's' : ''} (inside the hub)`;
+  figures.push({ name, floorName: `offer RTT + claim RTT${each} + 1 DB write`, unit: 'ms', samples: creates, floor, target: { median: 1.3 } });
+  notes.push(`Create floor parts with ${spokes} spoke${spokes > 1 ? 's' : ''} (medians): offer + claim round trip ${median(roundTrips).toFixed(2)} ms, database write ${median(write).toFixed(2)} ms.`);
 }
 
 async function claimsAndConsole(databaseUrl: string, tls: TestTls) {
@@ -81,9 +64,9 @@ async function claimsAndConsole(databaseUrl: string, tls: TestTls) {
   const ids = Array.from({ length: N.burstSpokes }, (_, i) => `claim-${i + 1}`);
   const spokes = await startSpokes(hub, tls, ids.slice(0, 1));
   try {
-    await createFigure(hub, tls, 1);
+    await createFigure(hub, 1);
     spokes.push(...(await startSpokes(hub, tls, ids.slice(1))));
-    await createFigure(hub, tls, N.burstSpokes);
+    await createFigure(hub, N.burstSpokes);
 
     say(`${N.burst} concurrent creates over ${N.burstSpokes} spokes`);
     // Many callers at once, as a busy console would have: a connection each (up to 100), not 8 in turn.

@@ -1,6 +1,6 @@
 // Timings taken inside the hub, for scripts/bench (BENCH_MODE only): the operations module against a bare
-// tRPC client on the same connections, a create from its start to `assigned`, and the floors they are
-// compared with (one spoke round trip, one database write). Samples in milliseconds.
+// tRPC client on the same connections, and a create from its start to `assigned` against its floor (the same
+// round trips made bare, one database write). Samples in milliseconds.
 import { TRPCError } from '@trpc/server';
 import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
@@ -75,46 +75,54 @@ export const benchRouter = router({
     }),
 
   /**
-   * A create from its start to `assigned`, one after another. Each waits (untimed) for the one before to be
-   * completed by its spoke, so that its build and completion do not load the next create's path: the floor
-   * parts are measured on an idle system too. (The burst in scripts/bench measures creates under load.)
+   * A create from its start to `assigned`, interleaved with its floor: the protocol's own nested round trip
+   * made bare (the hub calls every online spoke's `heartbeat`, in parallel; each spoke calls the hub's
+   * `spoke.heartbeat`, which writes one row, and answers), which is an offer round trip plus a claim round
+   * trip, plus one more database write (the create's rows). Which goes first alternates. Each create waits,
+   * untimed, for its spoke to complete it, so no build loads the next measurement.
    */
-  create: benchProcedure.input(z.object({ iterations, size: catalogId.default('nano') })).mutation(async ({ ctx, input }) => {
+  create: benchProcedure.input(z.object({ iterations, warmup: z.number().int().min(0).max(1000).default(10), size: catalogId.default('nano') })).mutation(async ({ ctx, input }) => {
+    const hosts = await onlineHosts(ctx.db);
+    if (hosts.length === 0) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'no host online' });
+    const bare = bareClients(hosts.map((h) => h.httpsUrl));
     const owner = await ensureAccount(ctx.db, 'bench@example.com');
     const size = await findSize(ctx.db, input.size);
     const image = await findImage(ctx.db, 'debian-12');
-    const samples: number[] = [];
-    for (let i = 0; i < input.iterations; i++) {
+    const request = { ownerId: owner.id, vcpus: size.vcpus, memoryMb: size.memoryMb, diskGb: size.diskGb, image, sshAuthorizedKeys: [] };
+
+    const roundTrips = () => time(() => Promise.all(bare.map((c) => c.heartbeat.mutate())));
+    const write = () => time(() => ctx.db.$executeRaw`UPDATE "Host" SET "updatedAt" = "updatedAt" WHERE id = ${hosts[0]!.id}`);
+    const create = async () => {
       let operationId = '';
-      samples.push(
-        await time(async () => {
-          ({ operationId } = await createCapsul(ctx.db, 'bench', { ownerId: owner.id, vcpus: size.vcpus, memoryMb: size.memoryMb, diskGb: size.diskGb, image, sshAuthorizedKeys: [] }));
-        }),
-      );
+      const ms = await time(async () => ({ operationId } = await createCapsul(ctx.db, 'bench', request)));
       const deadline = Date.now() + 30_000;
       while ((await ctx.db.operation.findUniqueOrThrow({ where: { id: operationId }, select: { state: true } })).state === 'assigned') {
         if (Date.now() > deadline) throw new TRPCError({ code: 'TIMEOUT', message: `create ${operationId} was not completed within 30 s` });
         await new Promise((r) => setTimeout(r, 10));
       }
       await recordsWritten();
-    }
-    return samples;
-  }),
+      return ms;
+    };
 
-  /**
-   * Floor parts, each alone: one offer-sized round trip to every online host at once (done when all have
-   * answered), and one database write.
-   */
-  floors: benchProcedure.input(z.object({ iterations })).mutation(async ({ ctx, input }) => {
-    const hosts = await onlineHosts(ctx.db);
-    if (hosts.length === 0) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'no host online' });
-    const clients = bareClients(hosts.map((h) => h.httpsUrl));
-    const offer: number[] = [];
-    const write: number[] = [];
-    for (let i = 0; i < input.iterations; i++) {
-      offer.push(await time(() => Promise.all(clients.map((c) => c.capacityAvailable.query({ memoryMb: 512, diskGb: 10 })))));
-      write.push(await time(() => ctx.db.$executeRaw`UPDATE "Host" SET "updatedAt" = "updatedAt" WHERE id = ${hosts[0]!.id}`));
+    const samples = { creates: [] as number[], roundTrips: [] as number[], write: [] as number[] };
+    for (let i = 0; i < input.warmup + input.iterations; i++) {
+      let c: number;
+      let r: number;
+      let w: number;
+      if (i % 2) {
+        c = await create();
+        r = await roundTrips();
+        w = await write();
+      } else {
+        r = await roundTrips();
+        w = await write();
+        c = await create();
+      }
+      if (i < input.warmup) continue;
+      samples.creates.push(c);
+      samples.roundTrips.push(r);
+      samples.write.push(w);
     }
-    return { hosts: hosts.length, offer, write };
+    return { hosts: hosts.length, ...samples };
   }),
 });
