@@ -47,9 +47,10 @@ export async function recordsWritten(): Promise<void> {
 }
 
 /**
- * An immediate operation that went to several hosts, recorded after the answers are in (one write: the
- * operation and its host rows together), without making the caller wait for it. It is completed when at
- * least one host answered. A failed write is logged; it cannot change the answer already given.
+ * An immediate operation that went to several hosts, recorded once the answer has gone back (one write: the
+ * operation and its host rows together; its log line and the query's own work on this event loop come after
+ * the answer too). It is completed when at least one host answered. A failed write is logged; it cannot
+ * change the answer already given.
  */
 export function recordFanOut(
   db: Db,
@@ -57,32 +58,35 @@ export function recordFanOut(
 ) {
   const now = new Date();
   const answered = opts.outcomes.some((o) => o.ok);
-  const failures = describeFailures(opts.outcomes);
   countOperation(opts.kind, answered ? 'completed' : 'failed');
-  log.info('operation finished', {
-    operationId: opts.id,
-    kind: opts.kind,
-    actor: opts.actor,
-    state: answered ? 'completed' : 'failed',
-    ms: now.getTime() - opts.startedAt.getTime(),
-    hosts: opts.outcomes.map((o) => `${o.hostId}:${o.ok ? 'assigned' : o.status}`),
-  });
-  const write = db.operation.create({
-    data: {
-      id: opts.id,
+  trackAfterAnswer(async () => {
+    const failures = describeFailures(opts.outcomes);
+    log.info('operation finished', {
+      operationId: opts.id,
       kind: opts.kind,
       actor: opts.actor,
-      payload: json(opts.payload),
-      // Times from this process's clock, both of them: the record is written after the answers are in.
-      createdAt: opts.startedAt,
       state: answered ? 'completed' : 'failed',
-      error: opts.outcomes.length === 0 ? 'no host is online' : failures || null,
-      completedAt: now,
-      hostOperations: { createMany: { data: opts.outcomes.map((o) => hostRow(o, now)) } },
-    },
-    select: { id: true },
+      ms: now.getTime() - opts.startedAt.getTime(),
+      hosts: opts.outcomes.map((o) => `${o.hostId}:${o.ok ? 'assigned' : o.status}`),
+    });
+    await db.operation
+      .create({
+        data: {
+          id: opts.id,
+          kind: opts.kind,
+          actor: opts.actor,
+          payload: json(opts.payload),
+          // Times from this process's clock, both of them: the record is written after the answers are in.
+          createdAt: opts.startedAt,
+          state: answered ? 'completed' : 'failed',
+          error: opts.outcomes.length === 0 ? 'no host is online' : failures || null,
+          completedAt: now,
+          hostOperations: { createMany: { data: opts.outcomes.map((o) => hostRow(o, now)) } },
+        },
+        select: { id: true },
+      })
+      .catch((err) => log.error('could not record an operation', { operationId: opts.id, err: errorMessage(err) }));
   });
-  track(write.catch((err) => log.error('could not record an operation', { operationId: opts.id, err: errorMessage(err) })));
 }
 
 /** An operation for one host, written before the call so that a crash mid-call leaves a trace. */
