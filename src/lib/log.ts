@@ -39,14 +39,6 @@ export function createLogger(base: Record<string, unknown> = {}): Logger {
 
 export const log = createLogger();
 
-/**
- * Runs `write` once the call being answered has gone out (a log line is a synchronous write to a pipe, and
- * the caller need not wait for it). Lines written this way keep their order.
- */
-export function afterAnswer(write: () => void): void {
-  setImmediate(write);
-}
-
 /** An error's message, with the messages of its causes ("fetch failed: connect ECONNREFUSED …"). */
 export function errorMessage(err: unknown): string {
   const parts: string[] = [];

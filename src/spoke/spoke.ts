@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { CompletionResult } from '~/contract/hub';
 import { createInput, type Capacity, type CreateInput, type CreateOutput } from '~/contract/spoke';
 import { writeFileAtomic } from '~/lib/atomic-write';
-import { afterAnswer, errorMessage, type Logger } from '~/lib/log';
+import { afterAnswer } from '~/lib/after-answer';
+import { errorMessage, type Logger } from '~/lib/log';
 import { trpcErrorCode } from '~/lib/trpc-errors';
 import type { HubClient } from './hub-client';
 import type { HostResources, Hypervisor, MeasuredResources } from './hypervisor/types';
@@ -135,7 +136,7 @@ export class Spoke {
     }
     delete reservation.settled; // won: the room stays promised while it builds
     settle();
-    afterAnswer(() => log.info('claimed create'));
+    void afterAnswer().then(() => log.info('claimed create'));
     await journal;
     const work = this.build(spec, log).finally(() => this.building.delete(work));
     this.building.add(work);
@@ -175,7 +176,7 @@ export class Spoke {
 
   private async build(spec: CreateInput, log: Logger): Promise<void> {
     // The answer to the offer goes out first: the hub is waiting on it, the build is not.
-    await new Promise((r) => setImmediate(r));
+    await afterAnswer();
     let result: CompletionResult;
     try {
       const vm = await this.hypervisor.create(spec, log);

@@ -7,7 +7,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { createOutput, type CreateInput, type CreateOutput } from '~/contract/spoke';
 import { env } from '~/env';
-import { afterAnswer, errorMessage, log } from '~/lib/log';
+import { afterAnswer } from '~/lib/after-answer';
+import { errorMessage, log } from '~/lib/log';
 import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { fanOut, type HostOutcome } from './fan-out';
@@ -143,7 +144,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
     opLog.warn('the owner won the claim but its answer was lost; it stays the owner', { owner });
   }
   countOperation('create', 'assigned');
-  afterAnswer(() => opLog.info('create assigned', { hostId: owner }));
+  void afterAnswer().then(() => opLog.info('create assigned', { hostId: owner }));
   return { capsulId: id, operationId, hostId: owner, hosts: answers };
 }
 

@@ -2,6 +2,7 @@
 // it was offered to.
 import type { Prisma } from '~/generated/prisma/client';
 import type { Db } from '../db/client';
+import { afterAnswer } from '~/lib/after-answer';
 import { errorMessage, log } from '~/lib/log';
 import { countOperation } from '../metrics';
 import type { HostOutcome } from './fan-out';
@@ -38,7 +39,7 @@ export function track(write: Promise<unknown>): void {
 
 /** A write started once the answer has gone back (the query's own send then does not hold it up), tracked. */
 export function trackAfterAnswer(write: () => Promise<unknown>): void {
-  track(new Promise((r) => setImmediate(r)).then(write));
+  track(afterAnswer().then(write));
 }
 
 /** Waits for records still being written (at shutdown, and in tests). */
