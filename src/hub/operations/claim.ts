@@ -46,36 +46,45 @@ const UNRECORDED_WAIT_MS = 1000;
 
 async function decide(db: Db, hostId: string, operationId: string): Promise<CreateInput> {
   const local = inFlight.get(operationId);
-  if (local) {
-    if (!local.offered.has(hostId)) throw notOffered(operationId, hostId);
-    await local.rows.catch(() => {
-      throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `operation ${operationId} could not be recorded` });
-    });
-    // Claims that reach this process decide one at a time: once one has won, the rest lose without a statement.
-    while (local.deciding) await local.deciding;
-    if (local.winner && local.winner !== hostId) throw takenBy(operationId);
-  }
+  return local ? decideHere(db, hostId, operationId, local) : decideElsewhere(db, hostId, operationId);
+}
+
+/** A create of this process: wait for its rows; claims decide one at a time, and once one has won the rest
+ * lose without a statement. */
+async function decideHere(db: Db, hostId: string, operationId: string, local: InFlight): Promise<CreateInput> {
+  if (!local.offered.has(hostId)) throw notOffered(operationId, hostId);
+  await local.rows.catch(() => {
+    throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `operation ${operationId} could not be recorded` });
+  });
+  while (local.deciding) await local.deciding;
+  if (local.winner && local.winner !== hostId) throw takenBy(operationId);
   let decided!: () => void;
-  if (local) local.deciding = new Promise<void>((r) => (decided = r));
+  local.deciding = new Promise<void>((r) => (decided = r));
   try {
-    for (let waitMs = 10, waited = 0; ; waited += waitMs, waitMs *= 2) {
-      const payload = await claimOnce(db, hostId, operationId, local);
-      if (payload !== UNRECORDED) return payload;
-      if (waited >= UNRECORDED_WAIT_MS) throw notOffered(operationId, hostId);
-      await new Promise((r) => setTimeout(r, waitMs));
-    }
+    const payload = await claimOnce(db, hostId, operationId);
+    if (payload === UNRECORDED) throw notOffered(operationId, hostId); // not reached: its rows are written
+    local.winner = hostId;
+    return payload;
   } finally {
-    if (local) {
-      local.deciding = undefined;
-      decided();
-    }
+    local.deciding = undefined;
+    decided();
+  }
+}
+
+/** A create this process does not know: another hub's, whose rows may still be on their way. */
+async function decideElsewhere(db: Db, hostId: string, operationId: string): Promise<CreateInput> {
+  for (let waitMs = 10, waited = 0; ; waited += waitMs, waitMs *= 2) {
+    const payload = await claimOnce(db, hostId, operationId);
+    if (payload !== UNRECORDED) return payload;
+    if (waited >= UNRECORDED_WAIT_MS) throw notOffered(operationId, hostId);
+    await new Promise((r) => setTimeout(r, waitMs));
   }
 }
 
 const UNRECORDED = Symbol('unrecorded');
 
 /** One attempt: the claim statement, and when it changes nothing, why not. */
-async function claimOnce(db: Db, hostId: string, operationId: string, local: InFlight | undefined): Promise<CreateInput | typeof UNRECORDED> {
+async function claimOnce(db: Db, hostId: string, operationId: string): Promise<CreateInput | typeof UNRECORDED> {
   const won = await db.$queryRaw<{ payload: unknown; capsulId: string | null }[]>`
     WITH won AS (
       UPDATE "Operation" AS o
@@ -94,7 +103,6 @@ async function claimOnce(db: Db, hostId: string, operationId: string, local: InF
     )
     SELECT payload, "capsulId" FROM won`;
   if (won[0]) {
-    if (local) local.winner = hostId;
     capsulChanged(won[0].capsulId);
     return createInput.parse(won[0].payload);
   }
@@ -107,7 +115,7 @@ async function claimOnce(db: Db, hostId: string, operationId: string, local: InF
   if (!offer) {
     // The operation and its offers are written in one statement: if the operation is there, this host was
     // not offered it; if not, it may still be on its way from another hub process.
-    if (local || (await db.operation.findUnique({ where: { id: operationId }, select: { id: true } }))) throw notOffered(operationId, hostId);
+    if (await db.operation.findUnique({ where: { id: operationId }, select: { id: true } })) throw notOffered(operationId, hostId);
     return UNRECORDED;
   }
   const op = offer.operation;
