@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { hostId } from './contract/ids';
+import { processSingleton } from './lib/process-singleton';
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
@@ -160,16 +161,16 @@ export function parseEnv(source: NodeJS.ProcessEnv): Env {
   };
 }
 
-const cache = globalThis as unknown as { __capsulEnv?: Env };
+const cache = processSingleton('env', () => ({ current: undefined as Env | undefined }));
 
 /** The process's configuration, parsed on first use (module load would run during `next build`). */
 export function env(): Env {
-  cache.__capsulEnv ??= parseEnv(process.env);
-  return cache.__capsulEnv;
+  cache.current ??= parseEnv(process.env);
+  return cache.current;
 }
 
 /** Re-reads process.env: for the start-up code that fills in quick-start defaults. */
 export function reloadEnv(): Env {
-  cache.__capsulEnv = parseEnv(process.env);
-  return cache.__capsulEnv;
+  cache.current = parseEnv(process.env);
+  return cache.current;
 }

@@ -50,7 +50,7 @@ main().catch((err) => {
   if (err instanceof EnvError) {
     process.stderr.write(`capsul: ${err.message}\n`);
   } else {
-    log.error('start failed', { err: errorMessage(err), stack: err instanceof Error ? err.stack : undefined });
+    log.error('start failed', { err });
   }
   process.exit(1);
 });

@@ -3,9 +3,9 @@
 // own scope, so nothing leaks across accounts. One process: with several hubs, a change made by one is seen
 // by the others' subscribers only after a reload (PostgreSQL LISTEN/NOTIFY would carry it; not built yet).
 import { EventEmitter, on } from 'node:events';
+import { processSingleton } from '~/lib/process-singleton';
 
-const holder = globalThis as unknown as { __capsulEvents?: EventEmitter };
-const emitter = (holder.__capsulEvents ??= new EventEmitter().setMaxListeners(0));
+const emitter = processSingleton('capsulEvents', () => new EventEmitter().setMaxListeners(0));
 
 export function capsulChanged(capsulId: string | null | undefined): void {
   if (capsulId) emitter.emit('capsul', capsulId);

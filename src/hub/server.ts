@@ -26,7 +26,7 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   const applied = await database.migrate();
   hubLog.info('database ready', { kind: database.kind, migrationsApplied: applied });
   await seedCatalogs(database.db);
-  collectFromDatabase(database.db);
+  collectFromDatabase();
   // The hub presents its own certificate to spokes, for those that require one (SPOKE_REQUIRE_CLIENT_CERT).
   configureSpokeClients({ fetch: httpsFetch({ ca: tls.ca, cert: tls.cert, key: tls.key }), hubToken: env.HUB_TOKEN! });
 

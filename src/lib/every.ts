@@ -8,7 +8,7 @@ export function every(periodMs: number, firstAfterMs: number, work: () => Promis
     try {
       await work();
     } catch (err) {
-      log.warn(`${what} failed`, { err: errorMessage(err) });
+      log.warn(`${what} failed`, { err });
     }
     if (!stopped) timer = setTimeout(tick, periodMs);
   };

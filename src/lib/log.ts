@@ -1,43 +1,53 @@
-// Structured JSON logs, one object per line on stdout. Fields such as operationId ride on every line of the
-// work they belong to (`log.child({ operationId })`). Tokens are never passed to the logger.
-type Level = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+// Structured JSON logs through pino, one object per line on stdout. Fields such as operationId ride on every
+// line of the work they belong to (`log.child({ operationId })`). An error passed as `err` keeps its stack and
+// its causes. Tokens are never passed to the logger.
+import pino from 'pino';
+import { processSingleton } from './process-singleton';
+
+type Fields = Record<string, unknown>;
 
 export type Logger = {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-  child(fields: Record<string, unknown>): Logger;
+  debug(msg: string, fields?: Fields): void;
+  info(msg: string, fields?: Fields): void;
+  warn(msg: string, fields?: Fields): void;
+  error(msg: string, fields?: Fields): void;
+  child(fields: Fields): Logger;
 };
 
-function threshold(): number {
-  const level = process.env.LOG_LEVEL as Level | undefined;
-  return ORDER[level ?? 'info'] ?? ORDER.info;
+function createRoot(): pino.Logger {
+  // Written asynchronously (pino flushes what is left when the process exits): a log line must not stop the
+  // event loop that is answering a call.
+  const destination = pino.destination({ dest: 1, sync: false });
+  // Whoever read our output is gone (a closed pipe): exit rather than fail to log forever.
+  destination.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(1);
+  });
+  return pino(
+    {
+      level: process.env.LOG_LEVEL ?? 'info',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: pino.stdSerializers.errWithCause },
+    },
+    destination,
+  );
 }
 
-function serialise(value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message };
-  return value;
-}
-
-export function createLogger(base: Record<string, unknown> = {}): Logger {
-  const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[level] < threshold()) return;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...base };
-    for (const [k, v] of Object.entries(fields ?? {})) entry[k] = serialise(v);
-    process.stdout.write(`${JSON.stringify(entry)}\n`);
-  };
+/** Our Logger over a pino logger made on first use, so LOG_LEVEL is read after the .env file is loaded. */
+function lazy(make: () => pino.Logger): Logger {
+  let instance: pino.Logger | undefined;
+  const p = () => (instance ??= make());
   return {
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }),
+    debug: (msg, fields) => p().debug(fields ?? {}, msg),
+    info: (msg, fields) => p().info(fields ?? {}, msg),
+    warn: (msg, fields) => p().warn(fields ?? {}, msg),
+    error: (msg, fields) => p().error(fields ?? {}, msg),
+    child: (fields) => lazy(() => p().child(fields)),
   };
 }
 
-export const log = createLogger();
+export const log: Logger = lazy(() => processSingleton('pino', createRoot));
 
 /** An error's message, with the messages of its causes ("fetch failed: connect ECONNREFUSED …"). */
 export function errorMessage(err: unknown): string {

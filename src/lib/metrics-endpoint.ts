@@ -7,8 +7,8 @@ import { bearerToken, tokenMatches } from './tokens';
 export const METRICS_PATH = '/metrics';
 
 async function write(res: ServerResponse): Promise<void> {
-  const body = await registry.render();
-  res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
+  const body = await registry.metrics();
+  res.writeHead(200, { 'content-type': registry.contentType }).end(body);
 }
 
 /** On the main HTTPS server: only with the metrics token. */

@@ -79,7 +79,7 @@ export class Outbox {
       }
     } catch (err) {
       retry = true;
-      log.warn('completion not delivered yet; will retry', { attempt: attempt + 1, err: errorMessage(err) });
+      log.warn('completion not delivered yet; will retry', { attempt: attempt + 1, err });
     } finally {
       this.inFlight.delete(operationId);
     }

@@ -84,7 +84,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
         announced = true;
         spokeLog.info('hub reached: this host is online');
       } catch (err) {
-        if (attempt === 0 || attempt % 10 === 0) spokeLog.warn('hub not reachable yet; retrying', { err: errorMessage(err) });
+        if (attempt === 0 || attempt % 10 === 0) spokeLog.warn('hub not reachable yet; retrying', { err });
         await new Promise((r) => setTimeout(r, backoffMs(attempt, 250, 5000)));
       }
     }

@@ -54,7 +54,7 @@ export class Spoke {
         result = { ok: true, state: vm.state, ipv4: vm.ipv4, ipv6: vm.ipv6 };
         log.info('interrupted build had finished: reporting it running');
       } else {
-        await this.hypervisor.destroy(spec.id).catch((err) => log.error('cleanup of an interrupted build failed', { err: errorMessage(err) }));
+        await this.hypervisor.destroy(spec.id).catch((err) => log.error('cleanup of an interrupted build failed', { err }));
         result = { ok: false, error: 'the spoke stopped while building this capsul; what was made is removed' };
         log.warn('interrupted build: removed, reporting it failed');
       }
@@ -131,7 +131,7 @@ export class Spoke {
       const code = trpcErrorCode(err);
       if (code === 'CONFLICT') return { assignmentStatus: 'assigned_to_other_host' };
       if (code === 'NOT_FOUND' || code === 'PRECONDITION_FAILED') return { assignmentStatus: 'not_applicable', reason: errorMessage(err) };
-      log.warn('claim failed', { err: errorMessage(err) });
+      log.warn('claim failed', { err });
       throw new Error(`claim: ${errorMessage(err)}`, { cause: err });
     }
     delete reservation.settled; // won: the room stays promised while it builds
@@ -182,7 +182,7 @@ export class Spoke {
       const vm = await this.hypervisor.create(spec, log);
       result = { ok: true, state: vm.state, ipv4: vm.ipv4, ipv6: vm.ipv6 };
     } catch (err) {
-      log.error('create failed', { err: errorMessage(err) });
+      log.error('create failed', { err });
       result = { ok: false, error: errorMessage(err).slice(0, 4000) };
     } finally {
       this.reserved.delete(spec.id);

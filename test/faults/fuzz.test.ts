@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { TRPCError } from '@trpc/server';
 import fc from 'fast-check';
 import { SPOKE_HOST_ID_HEADER } from '~/contract/hub';
-import { createLogger } from '~/lib/log';
+import { log } from '~/lib/log';
 import { hashToken, newToken } from '~/lib/tokens';
 import { recordFigures } from '../support/figures';
 import { openTestDatabase, type TestDb } from '../support/hub-db';
@@ -78,9 +78,9 @@ describe('fuzzing every procedure input', () => {
     const anyone = createHubCaller({ db, headers: new Headers() });
 
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fuzz-spoke-'));
-    const outbox = new Outbox(path.join(dir, 'outbox'), async () => 'acknowledged', createLogger());
-    const spoke = new Spoke(new FakeHypervisor({ stateDir: dir, memoryMb: 4096, diskGb: 100, createMs: 0, images: '*' }), null as never, outbox, createLogger(), path.join(dir, 'builds'));
-    const onSpoke = spokeRouter.createCaller({ spoke, log: createLogger() });
+    const outbox = new Outbox(path.join(dir, 'outbox'), async () => 'acknowledged', log);
+    const spoke = new Spoke(new FakeHypervisor({ stateDir: dir, memoryMb: 4096, diskGb: 100, createMs: 0, images: '*' }), null as never, outbox, log, path.join(dir, 'builds'));
+    const onSpoke = spokeRouter.createCaller({ spoke, log: log });
 
     const opId = randomUUID();
     const capsul = 'capsul-fuzzfuzz00';

@@ -51,7 +51,10 @@ describe('metrics and audit', () => {
     assert.match(hubMetrics, /^capsul_capsuls\{state="running"\} 1$/m);
     assert.match(hubMetrics, /^capsul_fanout_seconds_count\{procedure="create"\} 1$/m);
     assert.match(hubMetrics, /^capsul_claim_seconds_count\{outcome="won"\} 1$/m);
-    assert.match(hubMetrics, /^capsul_host_call_seconds_bucket\{procedure="create",result="ok",le="\+Inf"\} 1$/m);
+    assert.match(hubMetrics, /^capsul_host_call_seconds_bucket\{le="\+Inf",procedure="create",result="ok"\} 1$/m);
+    // prom-client's default metrics come with it: process, event-loop lag, GC.
+    assert.match(hubMetrics, /^nodejs_eventloop_lag_seconds \d/m);
+    assert.match(hubMetrics, /^process_cpu_seconds_total \d/m);
     const plain = await (await globalThis.fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     assert.match(plain, /^# TYPE capsul_operations_total counter$/m);
     const spokeMetrics = await (await fetch(`${spoke.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();

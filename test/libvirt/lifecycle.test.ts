@@ -14,7 +14,7 @@ import { virshRunner } from '~/spoke/hypervisor/libvirt/commands';
 import { libvirtConfig, LibvirtHypervisor } from '~/spoke/hypervisor/libvirt/driver';
 import { TEST_GUEST } from '../../scripts/build-test-guest';
 import { parseEnv } from '~/env';
-import { createLogger } from '~/lib/log';
+import { log } from '~/lib/log';
 import { disksDir, domainState, requireLibvirt, startLibvirtd, stopLibvirtd, testGuestImages, virsh } from '../support/libvirt';
 import { makeTestTls, type TestTls } from '../support/tls';
 
@@ -222,13 +222,13 @@ describe('libvirt driver, real guests', () => {
       // The driver itself, past that check: the disk and seed are made, define fails, all of it is removed.
       const images = await testGuestImages();
       const env = parseEnv({ SPOKE_IMAGES_DIR: images.dir, SPOKE_DISKS_DIR: disks, LIBVIRT_DOMAIN_TYPE: 'qemu' } as unknown as NodeJS.ProcessEnv);
-      const driver = new LibvirtHypervisor(libvirtConfig(env), virshRunner(env.LIBVIRT_URI), createLogger());
+      const driver = new LibvirtHypervisor(libvirtConfig(env), virshRunner(env.LIBVIRT_URI), log);
       await assert.rejects(
         driver.create({
           operationId: crypto.randomUUID(), id: 'capsul-nolibvirt0', ...GUEST, image: TEST_GUEST.id,
           imageFiles: { disk: TEST_GUEST.file, kernel: TEST_GUEST.kernel, initrd: TEST_GUEST.initrd, cmdline: TEST_GUEST.cmdline },
           sshAuthorizedKeys: [],
-        }, createLogger()),
+        }, log),
         /^HypervisorError: define the domain: virsh define: failed to connect to the hypervisor/,
       );
       assert.deepEqual(await readdir(disks), [], 'no overlay, seed or XML left');

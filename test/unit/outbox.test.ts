@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { CompleteInput } from '~/contract/hub';
-import { createLogger } from '~/lib/log';
+import { log } from '~/lib/log';
 import { backoffMs, Outbox, type Delivery } from '~/spoke/outbox';
 
-const quiet = createLogger();
+const quiet = log;
 process.env.LOG_LEVEL = 'error';
 const completion = (n: number): CompleteInput => ({
   operationId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { TRPCClientError } from '@trpc/client';
 import type { CreateInput } from '~/contract/spoke';
-import { createLogger } from '~/lib/log';
+import { log } from '~/lib/log';
 import { FakeHypervisor } from '~/spoke/hypervisor/fake';
 import type { HubClient } from '~/spoke/hub-client';
 import { Outbox } from '~/spoke/outbox';
@@ -38,9 +38,9 @@ async function spokeWith(memoryMb: number, wins: (spec: CreateInput) => boolean,
       completeOperation: { mutate: async () => ({ acknowledged: true }) },
     },
   } as unknown as HubClient;
-  const outbox = new Outbox(path.join(dir, 'outbox'), async (c) => (delivered.push(c.operationId), 'acknowledged'), createLogger());
+  const outbox = new Outbox(path.join(dir, 'outbox'), async (c) => (delivered.push(c.operationId), 'acknowledged'), log);
   await outbox.start();
-  const spoke = new Spoke(hypervisor, hub, outbox, createLogger(), path.join(dir, 'builds'));
+  const spoke = new Spoke(hypervisor, hub, outbox, log, path.join(dir, 'builds'));
   const recovered = await spoke.recoverInterruptedBuilds();
   return { spoke, specs, hypervisor, outbox, dir, delivered, recovered };
 }

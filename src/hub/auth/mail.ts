@@ -3,20 +3,21 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import { env } from '~/env';
 import { log } from '~/lib/log';
+import { processSingleton } from '~/lib/process-singleton';
 
 export type Mail = { to: string; subject: string; text: string; sentAt: Date };
 
-const holder = globalThis as unknown as { __capsulMailer?: Transporter; __capsulDevMailbox?: Mail[] };
+const state = processSingleton('mail', () => ({ mailer: undefined as Transporter | undefined, devMailbox: [] as Mail[] }));
 
 export function devMailbox(): Mail[] {
-  return (holder.__capsulDevMailbox ??= []);
+  return state.devMailbox;
 }
 
 export async function sendMail(mail: Omit<Mail, 'sentAt'>): Promise<void> {
   const { SMTP_URL, MAIL_FROM, DEV_MODE } = env();
   if (SMTP_URL) {
-    holder.__capsulMailer ??= nodemailer.createTransport(SMTP_URL);
-    await holder.__capsulMailer.sendMail({ from: MAIL_FROM, to: mail.to, subject: mail.subject, text: mail.text });
+    state.mailer ??= nodemailer.createTransport(SMTP_URL);
+    await state.mailer.sendMail({ from: MAIL_FROM, to: mail.to, subject: mail.subject, text: mail.text });
     return;
   }
   log.info('mail (no SMTP_URL configured, so it is written here)', { to: mail.to, subject: mail.subject, text: mail.text });

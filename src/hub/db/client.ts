@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from '~/generated/prisma/client';
+import { processSingleton } from '~/lib/process-singleton';
 import { applyMigrations } from './schema-engine';
 
 export type Db = InstanceType<typeof PrismaClient>;
@@ -60,17 +61,16 @@ export async function openDatabase(opts: { url?: string; dataDir: string; poolSi
   };
 }
 
-// One handle per process: the custom server (src/main.ts) and the Next.js bundle each load this module, so
-// the handle lives on globalThis.
-const holder = globalThis as unknown as { __capsulDatabase?: Database };
+// One handle per process, shared by the custom server (src/main.ts) and the Next.js bundle.
+const holder = processSingleton('database', () => ({ current: undefined as Database | undefined }));
 
 export function setDatabase(database: Database): void {
-  holder.__capsulDatabase = database;
+  holder.current = database;
 }
 
 export function getDatabase(): Database {
-  if (!holder.__capsulDatabase) throw new Error('the database is not open (the hub opens it at start)');
-  return holder.__capsulDatabase;
+  if (!holder.current) throw new Error('the database is not open (the hub opens it at start)');
+  return holder.current;
 }
 
 export function db(): Db {

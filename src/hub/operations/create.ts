@@ -104,7 +104,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
   const answers = outcomes.map(statusOf);
   // Each host's answer is audit data: written without holding up the caller (the owner is already in the
   // database, written by its claim).
-  trackAfterAnswer(() => recordAnswers(db, operationId, answers).catch((err) => opLog.error('could not record the hosts\' answers', { err: errorMessage(err) })));
+  trackAfterAnswer(() => recordAnswers(db, operationId, answers).catch((err) => opLog.error('could not record the hosts\' answers', { err })));
 
   const saidAssigned = answers.filter((a) => a.status === 'assigned').map((a) => a.hostId);
   // The winner, as this hub saw it decided (when the claim came here), or as the database has it.

@@ -4,6 +4,7 @@
 // the per-host deadline). Changes made through this hub forget the snapshot at once (hostsChanged), and
 // heartbeats that come here update it in place (hostHeard).
 import { env } from '~/env';
+import { processSingleton } from '~/lib/process-singleton';
 import type { Db } from '../db/client';
 
 /** A host is online while its last successful heartbeat is within the online window. */
@@ -18,23 +19,23 @@ export function isOnline(h: { lastHealthCheck: Date | null }, since = onlineSinc
   return !!h.lastHealthCheck && h.lastHealthCheck >= since;
 }
 const FRESH_MS = 1000;
-const holder = globalThis as unknown as { __capsulHosts?: { at: number; rows: Promise<HostRow[]> } };
+const holder = processSingleton('hostSnapshot', () => ({ snapshot: undefined as { at: number; rows: Promise<HostRow[]> } | undefined }));
 
 /** Every host not removed, with its last heartbeat; from a snapshot at most a second old. */
 export function knownHosts(db: Db): Promise<HostRow[]> {
-  const cached = holder.__capsulHosts;
+  const cached = holder.snapshot;
   if (cached && Date.now() - cached.at < FRESH_MS) return cached.rows;
   const rows = db.host.findMany({ where: { removedAt: null }, select: { id: true, httpsUrl: true, tokenHash: true, lastHealthCheck: true }, orderBy: { id: 'asc' } });
-  holder.__capsulHosts = { at: Date.now(), rows };
+  holder.snapshot = { at: Date.now(), rows };
   rows.catch(() => {
-    if (holder.__capsulHosts?.rows === rows) holder.__capsulHosts = undefined;
+    if (holder.snapshot?.rows === rows) holder.snapshot = undefined;
   });
   return rows;
 }
 
 /** Forget the snapshot: after a host is added, changed or removed. */
 export function hostsChanged(): void {
-  holder.__capsulHosts = undefined;
+  holder.snapshot = undefined;
 }
 
 /**
@@ -43,13 +44,13 @@ export function hostsChanged(): void {
  * it by the snapshot's age). A host the snapshot lacks makes it read again.
  */
 export function hostHeard(hostId: string, at: Date): void {
-  const cached = holder.__capsulHosts;
+  const cached = holder.snapshot;
   if (!cached) return;
   void cached.rows.then(
     (rows) => {
       const row = rows.find((h) => h.id === hostId);
       if (row) row.lastHealthCheck = at;
-      else if (holder.__capsulHosts === cached) hostsChanged();
+      else if (holder.snapshot === cached) hostsChanged();
     },
     () => undefined,
   );

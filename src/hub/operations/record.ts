@@ -4,6 +4,7 @@ import type { Prisma } from '~/generated/prisma/client';
 import type { Db } from '../db/client';
 import { afterAnswer } from '~/lib/after-answer';
 import { errorMessage, log } from '~/lib/log';
+import { processSingleton } from '~/lib/process-singleton';
 import { countOperation } from '../metrics';
 import type { HostOutcome } from './fan-out';
 
@@ -28,8 +29,7 @@ export function describeFailures(outcomes: HostOutcome<unknown>[]): string {
     .join('; ');
 }
 
-const holder = globalThis as unknown as { __capsulPendingRecords?: Set<Promise<unknown>> };
-const pending = (holder.__capsulPendingRecords ??= new Set());
+const pending = processSingleton('pendingRecords', () => new Set<Promise<unknown>>());
 
 /** Lets a write finish after the answer has gone back, and be waited for at shutdown. */
 export function track(write: Promise<unknown>): void {
@@ -86,7 +86,7 @@ export function recordFanOut(
         },
         select: { id: true },
       })
-      .catch((err) => log.error('could not record an operation', { operationId: opts.id, err: errorMessage(err) }));
+      .catch((err) => log.error('could not record an operation', { operationId: opts.id, err }));
   });
 }
 

@@ -256,7 +256,7 @@ export class LibvirtHypervisor implements Hypervisor {
   private async removeEverything(id: string, defined: boolean, files: string[], log: Logger): Promise<void> {
     if (defined) {
       await this.virsh(['destroy', id]).catch(() => {});
-      await this.virsh(['undefine', id]).catch((err) => log.error('cleanup: undefine failed', { err: errorMessage(err) }));
+      await this.virsh(['undefine', id]).catch((err) => log.error('cleanup: undefine failed', { err }));
     }
     await Promise.all(files.map((f) => rm(f, { force: true })));
     this.virtualSizes.delete(this.paths(id).disk);
