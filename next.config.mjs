@@ -10,6 +10,8 @@ const nextConfig = {
     'pg',
     'undici',
     'execa',
+    'pino',
+    'prom-client',
   ],
   typescript: { tsconfigPath: 'tsconfig.next.json' },
   poweredByHeader: false,

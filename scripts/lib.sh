@@ -23,6 +23,11 @@ ensure_build() {
   # next build when there is no build or a source file is newer than it.
   if [ ! -f .next/BUILD_ID ] || [ -n "$(find src public next.config.mjs package-lock.json -newer .next/BUILD_ID -print -quit 2>/dev/null)" ]; then
     echo "capsul: building the console (next build)" >&2
-    npx next build >&2
+    # `ensure_build strict` (the tests): a warning from the build is a defect to fix, and fails it.
+    local out status=0
+    out=$(npx next build 2>&1) || status=$?
+    printf '%s\n' "$out" >&2
+    [ "$status" = 0 ] || return "$status"
+    if [ "${1:-}" = strict ] && grep -q 'build encountered [0-9]* warning' <<<"$out"; then echo "capsul: next build printed warnings (above)" >&2; return 1; fi
   fi
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: typecheck, unit, database, integration (separate hub and spoke processes over HTTPS on
+# Runs every test: typecheck, lint (ESLint with Next.js and typescript-eslint rules), unit, database, integration (separate hub and spoke processes over HTTPS on
 # real PostgreSQL), faults, libvirt (real libvirtd + QEMU guests; libvirtd must be running:
 # scripts/services.sh), the browser suite (Playwright, Debian's chromium), then the benchmark in quick mode.
 # `npm test -- test/unit` runs one folder (`e2e` and `bench` name the last two). PostgreSQL comes from
@@ -8,9 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_node_modules
-echo "capsul: typecheck" >&2
+echo "capsul: typecheck and lint" >&2
 npx tsc --noEmit
-ensure_build
+npx eslint .
+ensure_build strict
 
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   pgdir=$(mktemp -d /tmp/capsul-test-pg.XXXXXX)

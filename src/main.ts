@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fillQuickStartDefaults } from './bootstrap';
 import { EnvError, reloadEnv } from './env';
 import { startHub } from './hub/server';
-import { errorMessage, log } from './lib/log';
+import { log } from './lib/log';
 import { listenForMetrics } from './lib/metrics-endpoint';
 import { loadTls } from './lib/tls';
 import { startSpoke } from './spoke/server';

@@ -20,13 +20,13 @@ export async function spokeCertificate(address: string): Promise<{ cert: string;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'capsul-join-'));
   try {
     // issueCertificate reads ca.pem and ca.key from one folder: give it links to wherever they are.
-    await symlink(path.resolve(ca.caFile), path.join(dir, 'ca.pem'));
-    await symlink(path.resolve(ca.keyFile), path.join(dir, 'ca.key'));
+    await symlink(path.resolve(/*turbopackIgnore: true*/ ca.caFile), path.join(dir, 'ca.pem'));
+    await symlink(path.resolve(/*turbopackIgnore: true*/ ca.keyFile), path.join(dir, 'ca.key'));
     await issueCertificate({ caDir: dir, outDir: dir, name: 'spoke', sans: [address] });
     return {
       cert: await readFile(path.join(dir, 'spoke.pem'), 'utf8'),
       key: await readFile(path.join(dir, 'spoke.key'), 'utf8'),
-      ca: await readFile(path.resolve(ca.caFile), 'utf8'),
+      ca: await readFile(path.resolve(/*turbopackIgnore: true*/ ca.caFile), 'utf8'),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

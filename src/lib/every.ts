@@ -1,4 +1,4 @@
-import { errorMessage, type Logger } from './log';
+import type { Logger } from './log';
 
 /** Runs `work` every `periodMs` (after each run ends, so runs never overlap) until stopped. */
 export function every(periodMs: number, firstAfterMs: number, work: () => Promise<unknown>, log: Logger, what: string) {

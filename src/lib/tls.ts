@@ -87,7 +87,7 @@ export async function loadTls(opts: {
   return {
     cert: await readFile(path.join(dir, 'server.pem')),
     key: await readFile(path.join(dir, 'server.key')),
-    ca: await readFile(caFile),
+    ca: await readFile(/*turbopackIgnore: true*/ caFile),
     caFile,
   };
 }

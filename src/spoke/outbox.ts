@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { completeInput, type CompleteInput } from '~/contract/hub';
 import { writeFileAtomic } from '~/lib/atomic-write';
-import { errorMessage, type Logger } from '~/lib/log';
+import { type Logger } from '~/lib/log';
 
 /** What a delivery attempt ended in: acknowledged, or refused for good (kept aside for an operator). */
 export type Delivery = 'acknowledged' | 'refused';

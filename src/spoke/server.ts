@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { Env } from '~/env';
 import { httpsFetch } from '~/lib/https-fetch';
-import { errorMessage, type Logger } from '~/lib/log';
+import type { Logger } from '~/lib/log';
 import { trpcErrorCode } from '~/lib/trpc-errors';
 import { METRICS_PATH, serveMetrics } from '~/lib/metrics-endpoint';
 import type { TlsMaterial } from '~/lib/tls';

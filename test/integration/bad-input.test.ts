@@ -77,7 +77,8 @@ describe('bad input', () => {
   });
 
   test('spoke procedures', async () => {
-    const s = spokeClient() as any; // malformed on purpose
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- inputs malformed on purpose
+    const s = spokeClient() as any;
     const before = await snapshot();
     const create = { operationId: crypto.randomUUID(), id: 'capsul-abcdefghij', vcpus: 1, memoryMb: 512, diskGb: 10, image: 'debian-12', imageFiles: { disk: 'debian.qcow2' }, sshAuthorizedKeys: [KEY] };
     const cases: [string, () => Promise<unknown>, string][] = [
@@ -102,8 +103,10 @@ describe('bad input', () => {
   });
 
   test('hub procedures, operator and spoke-facing', async () => {
+    /* eslint-disable @typescript-eslint/no-explicit-any -- inputs malformed on purpose */
     const admin = hub.admin as any;
     const host = asHost() as any;
+    /* eslint-enable @typescript-eslint/no-explicit-any */
     const before = await snapshot();
     const create = { owner: 'input@example.com', image: 'debian-12', size: 'nano', sshAuthorizedKeys: [KEY] };
     const cases: [string, () => Promise<unknown>, string][] = [

@@ -3,7 +3,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, type Database } from '~/hub/db/client';
+import { openDatabase, type Database } from '~/hub/db/open';
 import { seedCatalogs } from '~/hub/db/seed';
 import { createTestDatabase } from './postgres';
 

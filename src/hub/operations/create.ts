@@ -8,7 +8,7 @@ import { TRPCError } from '@trpc/server';
 import { createOutput, type CreateInput, type CreateOutput } from '~/contract/spoke';
 import { env } from '~/env';
 import { afterAnswer } from '~/lib/after-answer';
-import { errorMessage, log } from '~/lib/log';
+import { log } from '~/lib/log';
 import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { fanOut, type HostOutcome } from './fan-out';

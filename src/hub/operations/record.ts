@@ -3,7 +3,7 @@
 import type { Prisma } from '~/generated/prisma/client';
 import type { Db } from '../db/client';
 import { afterAnswer } from '~/lib/after-answer';
-import { errorMessage, log } from '~/lib/log';
+import { log } from '~/lib/log';
 import { processSingleton } from '~/lib/process-singleton';
 import { countOperation } from '../metrics';
 import type { HostOutcome } from './fan-out';
