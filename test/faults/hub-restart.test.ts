@@ -48,10 +48,11 @@ describe('fault: the hub stops while spokes deliver completions', () => {
 
     // Log lines reach us through the processes' pipes, after the rows changed: wait for each, then count.
     const applied = (c: (typeof created)[number]) => count(hub.proc.logs(), new RegExp(`"msg":"create completed".*"operationId":"${c.operationId}"`));
-    await until('a "create completed" line for each', async () => created.every((c) => applied(c) >= 1), 10_000, 50);
+    const acknowledged = (c: (typeof created)[number]) =>
+      count(spokes.find((s) => s.hostId === c.hostId)!.proc.logs(), new RegExp(`completion acknowledged.*${c.operationId}|${c.operationId}.*completion acknowledged`));
+    await until('a "create completed" line for each, and its acknowledgement', async () => created.every((c) => applied(c) >= 1 && acknowledged(c) >= 1), 10_000, 50);
     for (const c of created) {
-      const owner = spokes.find((s) => s.hostId === c.hostId)!;
-      assert.equal(count(owner.proc.logs(), new RegExp(`completion acknowledged.*${c.operationId}|${c.operationId}.*completion acknowledged`)), 1, `acknowledged once: ${c.operationId}`);
+      assert.equal(acknowledged(c), 1, `acknowledged once: ${c.operationId}`);
       assert.equal(applied(c), 1, `applied once: ${c.operationId}`);
     }
     const sql = new pg.Client({ connectionString: database.url });
