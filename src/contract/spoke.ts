@@ -17,7 +17,8 @@ const fileName = z
   .max(255)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a plain file name of [A-Za-z0-9._-]');
 
-export const heartbeatOutput = z.object({ ok: z.literal(true), driver: driverName });
+// PROTOCOL.md v1.1: the bare `{ ok: true }` is a valid answer; a spoke may add fields such as its driver.
+export const heartbeatOutput = z.object({ ok: z.literal(true), driver: driverName.optional() });
 
 export const capacityInput = z.object({ memoryMb, diskGb });
 export const capacityOutput = z.object({

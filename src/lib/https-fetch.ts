@@ -2,6 +2,9 @@ import { Agent, fetch as undiciFetch } from 'undici';
 
 export type FetchLike = typeof globalThis.fetch;
 
+/** Connections a client keeps to one peer unless told otherwise. */
+export const CONNECTIONS_PER_PEER = 8;
+
 /**
  * A fetch for calls between hub and spokes: trusts the configured CA (or the system store when none is
  * given), keeps connections alive and reuses them across calls.
@@ -12,7 +15,7 @@ export function httpsFetch(opts: { ca?: Buffer; cert?: Buffer; key?: Buffer; con
     keepAliveTimeout: 30_000,
     // A bounded pool per peer: calls queue on warm connections instead of opening hundreds at once in a
     // burst (each a TLS handshake, and a full accept queue on the peer drops the rest).
-    connections: opts.connectionsPerPeer ?? 8,
+    connections: opts.connectionsPerPeer ?? CONNECTIONS_PER_PEER,
   });
   return ((input: string | URL, init?: RequestInit) =>
     undiciFetch(input, { ...(init as object), dispatcher })) as unknown as FetchLike;

@@ -1,7 +1,11 @@
 // Calls a set of hosts in parallel, each under its own deadline, and classifies every answer. A host that
-// accepts the connection and never answers costs its deadline and delays no other host's result.
+// accepts the connection and never answers costs its deadline and delays no other host's result. The
+// deadline counts the host's time, not the time a call waited for one of the hub's connections to it.
 import type { z } from 'zod';
+import { CONNECTIONS_PER_PEER } from '~/lib/https-fetch';
+import { Limiter } from '~/lib/limiter';
 import { errorMessage } from '~/lib/log';
+import { processSingleton } from '~/lib/process-singleton';
 import { fanOutSeconds, hostCallSeconds } from '../metrics';
 import { spokeClient, type SpokeClient } from '../spoke-client';
 
@@ -50,6 +54,14 @@ export type CallInfo = { procedure: string; deadlineMs: number; operationId?: st
 /** Options every spoke call passes on to its tRPC client. */
 export type CallOptions = { signal: AbortSignal; context: { operationId?: string } };
 
+// One queue per host, as wide as the hub's connection pool to it (spoke-client.ts uses the same fetch).
+const queues = processSingleton('hostCallQueues', () => new Map<string, Limiter>());
+function hostQueue(httpsUrl: string): Limiter {
+  let queue = queues.get(httpsUrl);
+  if (!queue) queues.set(httpsUrl, (queue = new Limiter(CONNECTIONS_PER_PEER)));
+  return queue;
+}
+
 export async function callHost<T>(
   host: HostTarget,
   info: CallInfo,
@@ -57,17 +69,31 @@ export async function callHost<T>(
   schema: z.ZodType<T>,
 ): Promise<HostOutcome<T>> {
   const started = performance.now();
-  const signal = AbortSignal.timeout(info.deadlineMs);
   const ms = () => Math.round(performance.now() - started);
   const done = (outcome: HostOutcome<T>) => {
     hostCallSeconds.observe({ procedure: info.procedure, result: outcome.ok ? 'ok' : outcome.status }, (performance.now() - started) / 1000);
     return outcome;
   };
+  // The deadline measures the host: it starts once the call has one of the hub's connections to that host. In
+  // a burst, calls wait for one here first, for as long as the host keeps answering the calls ahead of them;
+  // when one of those gets no answer within its deadline, the host is not answering, and the waiting calls
+  // are answered so at once instead of each spending a deadline of its own on it.
+  const queue = hostQueue(host.httpsUrl);
+  let signal: AbortSignal | undefined;
   let raw: unknown;
   try {
-    raw = await call(spokeClient(host.httpsUrl), { signal, context: { operationId: info.operationId } });
+    raw = await queue.run(() => {
+      signal = AbortSignal.timeout(info.deadlineMs);
+      return call(spokeClient(host.httpsUrl), { signal, context: { operationId: info.operationId } });
+    });
   } catch (err) {
-    return done({ hostId: host.id, ok: false, ...classifyFailure(err, signal, info.deadlineMs), ms: ms() });
+    if (!signal) {
+      const reason = `no answer: the calls ahead of this one to this host got none within ${info.deadlineMs} ms`;
+      return done({ hostId: host.id, ok: false, status: 'no_response_from_host', reason, ms: ms() });
+    }
+    const failure = classifyFailure(err, signal, info.deadlineMs);
+    if (signal.aborted) queue.failWaiting(err);
+    return done({ hostId: host.id, ok: false, ...failure, ms: ms() });
   }
   // What a spoke answers is checked against the contract, not trusted.
   const parsed = schema.safeParse(raw);
