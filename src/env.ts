@@ -59,6 +59,9 @@ const schema = z
     REAPER_PERIOD_MS: ms.default(10_000),
     // How often the database is compared with what the spokes list (the drift page shows the result).
     RECONCILE_PERIOD_MS: ms.default(5 * 60_000),
+    // On SIGTERM, how long requests in flight (creates waiting on their offers, claims, completions) get to
+    // finish while new ones are answered 503; then the hub exits. Keep it under the service's stop timeout.
+    HUB_STOP_GRACE_MS: ms.default(20_000),
 
     // both
     HUB_TOKEN: token.optional(),
@@ -85,6 +88,9 @@ const schema = z
     SPOKE_REQUIRE_CLIENT_CERT: bool.default(false),
     SPOKE_STATE_DIR: z.string().min(1).optional(),
     HUB_CALL_TIMEOUT_MS: ms.default(10000),
+    // On SIGTERM, how long builds in progress get to finish (and their completions to be delivered) before the
+    // spoke exits; what is left is finished by the next start. Keep it under the service's stop timeout.
+    SPOKE_STOP_GRACE_MS: ms.default(20_000),
 
     // libvirt driver
     LIBVIRT_URI: z.string().regex(/^[a-z+]+:\/\/[^\s]*$/, 'must be a libvirt URI such as qemu:///system').default('qemu:///system'),

@@ -145,7 +145,7 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
         id: c.id, state: c.state, owner: c.ownerEmail, host: c.hostId, ipv4: c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image, created: c.createdAt,
       }));
     case 'get':
-      return hub.capsul.get.query({ id: need(sub, 'capsul id') });
+      return hub.capsul.refresh.mutate({ id: need(sub, 'capsul id') });
     case 'start':
     case 'stop':
     case 'restart':
@@ -158,11 +158,11 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       return hub.capsul.destroy.mutate({ id: need(sub, 'capsul id') });
     case 'fleet':
       if (sub === 'list') {
-        const fleet = await hub.fleet.list.query();
+        const fleet = await hub.fleet.list.mutate();
         return values.json ? fleet : `${table(fleet.capsuls)}${fleet.failed.length ? `\n\nhosts that did not answer:\n${table(fleet.failed)}` : ''}`;
       }
       if (sub === 'capacity') {
-        const capacity = await hub.fleet.capacity.query({ memoryMb: num(need(values.memory, '--memory'))!, diskGb: num(need(values.disk, '--disk'))! });
+        const capacity = await hub.fleet.capacity.mutate({ memoryMb: num(need(values.memory, '--memory'))!, diskGb: num(need(values.disk, '--disk'))! });
         return values.json ? capacity : `${table(capacity.hosts)}${capacity.failed.length ? `\n\nhosts that did not answer:\n${table(capacity.failed)}` : ''}`;
       }
       break;

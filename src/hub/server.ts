@@ -16,6 +16,8 @@ import { stampClientAddress } from './client-address';
 import { seedCatalogs } from './db/seed';
 import { startHousekeeping } from './housekeeping';
 import { leadWhileHoldingLock } from './leader';
+import { startChangeFeed } from './change-feed';
+import { Drain } from './drain';
 import { collectFromDatabase } from './metrics';
 import { recordsWritten } from './operations/record';
 import { configureSpokeClients } from './spoke-client';
@@ -43,8 +45,10 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   await app.prepare();
   const handle = app.getRequestHandler();
   const api = createHubApiHandler();
+  const drain = new Drain();
   const server = https.createServer({ cert: tls.cert, key: tls.key, noDelay: true }, (req, res) => {
     stampClientAddress(req, env.TRUST_PROXY);
+    if (!drain.admit(req, res)) return;
     if (req.url?.startsWith(API_PREFIX)) api(req, res);
     else if (req.url === METRICS_PATH) serveMetrics(req, res, env.METRICS_TOKEN);
     else void handle(req, res);
@@ -62,15 +66,25 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
     log: hubLog,
     lead: () => startHousekeeping(database.db, hubLog),
   });
+  const changeFeed = env.DATABASE_URL ? startChangeFeed({ db: database.db, databaseUrl: env.DATABASE_URL, retryMs: env.HEARTBEAT_PERIOD_MS, log: hubLog }) : undefined;
   return {
     server,
+    /** A graceful stop (drain.ts): what was accepted finishes; what is new is refused with a 503. */
     async close() {
+      const started = Date.now();
+      const left = () => Math.max(1000, env.HUB_STOP_GRACE_MS - (Date.now() - started));
+      await drain.drain(env.HUB_STOP_GRACE_MS);
       await leadership.stop();
+      server.close();
+      server.closeIdleConnections();
+      await drain.close(left());
+      const inFlight = drain.inFlight();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
       await recordsWritten(); // operations answered before the close, recorded after it
+      await changeFeed?.stop();
       await app.close();
       await database.close();
+      hubLog.info('hub stopped', { cutShort: inFlight, ms: Date.now() - started });
     },
   };
 }

@@ -18,6 +18,7 @@ import { findSession } from './auth/sessions';
 import { CLIENT_ADDRESS_HEADER } from './client-address';
 import { db, type Db } from './db/client';
 import { isDatabaseUnavailable } from './db/unavailable';
+import { REFUSED_HEADER } from './drain';
 import type { Scope } from './operations';
 import { knownHosts } from './operations/hosts';
 
@@ -38,8 +39,12 @@ const t = initTRPC.context<HubContext>().create({ transformer: superjson, errorF
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Every procedure: a database that cannot be reached is a clear 503, whatever the procedure was doing. */
-const base = t.procedure.use(async ({ next }) => {
+/**
+ * Every procedure: refused with a 503 when it arrived while the hub is stopping (drain.ts), and a database
+ * that cannot be reached is a clear 503, whatever the procedure was doing.
+ */
+const base = t.procedure.use(async ({ ctx, next }) => {
+  if (ctx.headers.get(REFUSED_HEADER)) throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the hub is restarting; try again in a few seconds' });
   const result = await next();
   if (!result.ok && isDatabaseUnavailable(result.error.cause ?? result.error)) {
     throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable right now; try again shortly', cause: result.error });

@@ -44,6 +44,22 @@ export class Outbox {
     return this.timers.size + this.inFlight.size;
   }
 
+  /**
+   * At shutdown: tries every waiting completion now and waits, up to `withinMs`, for those deliveries to end;
+   * then stops. Returns how many are left (on disk: the next start delivers them).
+   */
+  async drain(withinMs: number): Promise<number> {
+    const end = Date.now() + withinMs;
+    for (const [operationId, timer] of this.timers) {
+      clearTimeout(timer);
+      this.timers.delete(operationId);
+      void this.attempt(operationId, 0);
+    }
+    while (this.inFlight.size && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    this.stop();
+    return this.pending();
+  }
+
   stop(): void {
     this.stopped = true;
     for (const timer of this.timers.values()) clearTimeout(timer);

@@ -71,8 +71,12 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
   });
   spokeLog.info('spoke listening', { url: `https://${env.SPOKE_BIND_ADDRESS}:${env.SPOKE_PORT}/trpc`, hubUrl, driver: hypervisor.driver });
   await outbox.start();
-  const interrupted = await spoke.recoverInterruptedBuilds();
-  if (interrupted) spokeLog.warn('builds interrupted by the last stop were reported', { count: interrupted });
+  // Builds an earlier run left unfinished are settled with the hub and finished in the background: the
+  // spoke serves meanwhile (the hub may be the one that is not there yet).
+  void spoke
+    .recoverInterruptedBuilds()
+    .then((resumed) => resumed && spokeLog.warn('builds interrupted by the last stop are being finished', { count: resumed }))
+    .catch((err) => spokeLog.error('recovering interrupted builds failed', { err }));
 
   // Starting is news: tell the hub now rather than waiting for its next heartbeat round.
   let announced = false;
@@ -93,11 +97,19 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
   return {
     spoke,
     server,
+    /**
+     * A graceful stop (SIGTERM, `systemctl restart`): no new connections and no new offers; builds in
+     * progress get SPOKE_STOP_GRACE_MS to finish and their completions a last delivery attempt. What is left
+     * is on disk (journals, outbox), and the next start finishes and delivers it.
+     */
     async close() {
       stopped = true;
-      outbox.stop();
+      const started = Date.now();
+      server.close();
+      const building = await spoke.stop(env.SPOKE_STOP_GRACE_MS);
+      const undelivered = await outbox.drain(Math.max(1000, env.SPOKE_STOP_GRACE_MS - (Date.now() - started)));
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      spokeLog.info('spoke stopped', { stillBuilding: building, undelivered, ms: Date.now() - started });
     },
   };
 }

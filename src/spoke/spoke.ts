@@ -1,27 +1,32 @@
 // What a spoke does beyond passing calls to its hypervisor: capacity net of in-flight creates, the claim
 // that decides whether this host takes an offered create, and the async build that ends in a completion.
-// A build in progress is written down (builds/<operation>.json) so that a spoke killed mid-build reports
-// how it ended when it starts again, instead of leaving the create to the hub's reaper.
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+// A build in progress is written down (builds/<operation>.json): a spoke stopped mid-build, by a restart or a
+// crash, finds it when it starts again and finishes it.
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CompletionResult } from '~/contract/hub';
 import { createInput, type Capacity, type CreateInput, type CreateOutput } from '~/contract/spoke';
 import { writeFileAtomic } from '~/lib/atomic-write';
-import { afterAnswer } from '~/lib/after-answer';
 import { errorMessage, type Logger } from '~/lib/log';
 import { trpcErrorCode } from '~/lib/trpc-errors';
 import type { HubClient } from './hub-client';
 import type { HostResources, Hypervisor, MeasuredResources } from './hypervisor/types';
-import type { Outbox } from './outbox';
+import { backoffMs, type Outbox } from './outbox';
 
 type Size = { memoryMb: number; diskGb: number };
-/** Room promised to a create: while its claim is out (`claiming`, settles when the claim is decided), then
+/** Room promised to a create: while its claim is out (`settled` resolves when the claim is decided), then
  * while it builds (the hypervisor does not count a domain's size until the domain is defined). */
 type Reservation = Size & { settled?: Promise<void> };
+
+/** The hub's answers that decide a claim: anything else (a cut connection, a hub restarting) leaves it open. */
+const CLAIM_LOST = new Set(['CONFLICT', 'NOT_FOUND', 'PRECONDITION_FAILED', 'BAD_REQUEST', 'FORBIDDEN']);
 
 export class Spoke {
   private readonly reserved = new Map<string, Reservation>();
   private readonly building = new Set<Promise<void>>();
+  /** Aborted when the spoke stops: claims still waiting to be decided give up (their journals stay). */
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly hypervisor: Hypervisor,
@@ -35,34 +40,44 @@ export class Spoke {
     return path.join(this.buildsDir, `${operationId}.json`);
   }
 
-  /** Builds an earlier run of this spoke started and never finished: finish the report now. Returns how many. */
+  /**
+   * Builds an earlier run of this spoke left unfinished (a restart, a crash): each is settled with the hub
+   * first (a claim whose answer was cut off is asked again until the hub says whose it is), then finished if
+   * it is this host's. Never destroys anything: a hypervisor that is slow to answer is asked again, and a build
+   * is resumed from what it left. Returns how many builds it resumed.
+   */
   async recoverInterruptedBuilds(): Promise<number> {
     await mkdir(this.buildsDir, { recursive: true });
     const files = (await readdir(this.buildsDir)).filter((f) => f.endsWith('.json'));
-    let reported = 0;
-    for (const file of files) {
-      const spec = createInput.parse(JSON.parse(await readFile(path.join(this.buildsDir, file), 'utf8')));
-      const log = this.log.child({ operationId: spec.operationId, capsulId: spec.id });
-      if ((await this.claimedHere(spec.operationId)) === false) {
-        log.info('interrupted offer: another host has the create');
-        await rm(path.join(this.buildsDir, file), { force: true });
-        continue;
-      }
-      const vm = await this.hypervisor.get(spec.id).catch(() => null);
-      let result: CompletionResult;
-      if (vm?.state === 'running' && vm.ipv4) {
-        result = { ok: true, state: vm.state, ipv4: vm.ipv4, ipv6: vm.ipv6 };
-        log.info('interrupted build had finished: reporting it running');
-      } else {
-        await this.hypervisor.destroy(spec.id).catch((err) => log.error('cleanup of an interrupted build failed', { err }));
-        result = { ok: false, error: 'the spoke stopped while building this capsul; what was made is removed' };
-        log.warn('interrupted build: removed, reporting it failed');
-      }
-      await this.outbox.add({ operationId: spec.operationId, result });
-      await rm(path.join(this.buildsDir, file), { force: true });
-      reported++;
+    const resumed = await Promise.all(files.map((file) => this.recover(path.join(this.buildsDir, file))));
+    return resumed.filter(Boolean).length;
+  }
+
+  private async recover(file: string): Promise<boolean> {
+    let spec: CreateInput;
+    try {
+      spec = createInput.parse(JSON.parse(await readFile(file, 'utf8')));
+    } catch (err) {
+      // A journal that cannot be read cannot be finished: kept aside for an operator, not retried forever.
+      await mkdir(path.join(this.buildsDir, 'unreadable'), { recursive: true });
+      await rename(file, path.join(this.buildsDir, 'unreadable', path.basename(file)));
+      this.log.error('a build journal could not be read; kept in builds/unreadable for an operator', { file, err });
+      return false;
     }
-    return reported;
+    const log = this.log.child({ operationId: spec.operationId, capsulId: spec.id });
+    let claimed: unknown;
+    try {
+      claimed = await this.claim(spec.operationId);
+    } catch (err) {
+      if (this.stopping.signal.aborted) return false; // settled on the next start
+      log.info('interrupted offer: the create is not this host\'s to build', { reason: errorMessage(err) });
+      await rm(file, { force: true });
+      return false;
+    }
+    log.info('resuming an interrupted build');
+    this.reserved.set(spec.id, { memoryMb: spec.memoryMb, diskGb: spec.diskGb });
+    this.track(this.build(createInput.parse(claimed), log, true));
+    return true;
   }
 
   /** Room left after the reservations the hypervisor does not count yet (a build's domain, once defined, it does). */
@@ -83,6 +98,7 @@ export class Spoke {
 
   /** The answer to an offered create: claim it when this host can take it, else say why not. */
   async offer(offered: CreateInput): Promise<CreateOutput> {
+    if (this.stopping.signal.aborted) return { assignmentStatus: 'not_applicable', reason: 'this host is shutting down' };
     const log = this.log.child({ operationId: offered.operationId, capsulId: offered.id });
     // The three checks at once: with libvirt each is a virsh call or more, and none needs another's answer.
     // Their results are taken in order, so the answer (or the error) is the one checks made one by one give.
@@ -116,7 +132,7 @@ export class Spoke {
     this.reserved.set(offered.id, reservation);
 
     // The journal is written while the claim is out (the hub waits on both): a spoke that stops after winning
-    // finds it when it starts again. A claim lost removes it; after a crash in between, recovery asks the hub.
+    // finds it when it starts again. A claim lost removes it; one cut short by a stop is settled at the next start.
     const journalFile = this.journalOf(offered.operationId);
     const journal = writeFileAtomic(journalFile, JSON.stringify(offered));
     let spec: CreateInput;
@@ -125,61 +141,51 @@ export class Spoke {
     } catch (err) {
       this.reserved.delete(offered.id);
       settle();
-      // After the answer (the hub waits on every host's): a crash before this is cleared up by recovery.
-      const cleanup = journal.then(() => rm(journalFile, { force: true })).catch(() => undefined).finally(() => this.building.delete(cleanup));
-      this.building.add(cleanup);
+      if (this.stopping.signal.aborted) {
+        // Whether this host won is not known: the journal stays, and the next start asks the hub.
+        throw new Error('this host is shutting down; whether its claim won is settled when it starts again', { cause: err });
+      }
+      this.track(journal.then(() => rm(journalFile, { force: true })).catch(() => undefined));
       const code = trpcErrorCode(err);
       if (code === 'CONFLICT') return { assignmentStatus: 'assigned_to_other_host' };
-      if (code === 'NOT_FOUND' || code === 'PRECONDITION_FAILED') return { assignmentStatus: 'not_applicable', reason: errorMessage(err) };
-      log.warn('claim failed', { err });
-      throw new Error(`claim: ${errorMessage(err)}`, { cause: err });
+      return { assignmentStatus: 'not_applicable', reason: errorMessage(err) };
     }
     delete reservation.settled; // won: the room stays promised while it builds
     settle();
-    void afterAnswer().then(() => log.info('claimed create'));
+    log.info('claimed create');
     await journal;
-    const work = this.build(spec, log).finally(() => this.building.delete(work));
-    this.building.add(work);
+    this.track(this.build(spec, log, false));
     return { assignmentStatus: 'assigned' };
   }
 
   /**
-   * Whether this host won a claim whose answer a crash may have cut off: the owner's repeated claim is
-   * answered with the payload, another host's with CONFLICT (or the create is over). Undefined when the
-   * hub cannot say now; the build is then treated as this host's, as the journal suggests.
-   */
-  private async claimedHere(operationId: string): Promise<boolean | undefined> {
-    try {
-      await this.claim(operationId);
-      return true;
-    } catch (err) {
-      const code = trpcErrorCode(err);
-      return code === 'CONFLICT' || code === 'NOT_FOUND' || code === 'PRECONDITION_FAILED' ? false : undefined;
-    }
-  }
-
-  /**
-   * The claim call, tried again (briefly) when the connection to the hub could not even be made: the request
-   * was never sent, so trying again cannot claim twice (and a repeated claim by the winner is harmless anyway).
+   * The claim, asked until the hub decides it: the payload when this host wins (also when it asks again after
+   * an answer was lost: the owner's repeated claim is answered the same); the hub's refusal when it does not.
+   * A cut connection, a timeout or a hub that is restarting leave the outcome unknown, so it asks again, with
+   * backoff, until it knows or the spoke stops.
    */
   private async claim(operationId: string): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.hub.spoke.claimOperation.mutate({ operationId });
+        return await this.hub.spoke.claimOperation.mutate({ operationId }, { signal: this.stopping.signal });
       } catch (err) {
-        const notSent = /UND_ERR_CONNECT_TIMEOUT|ECONNREFUSED|Connect Timeout/.test(`${errorMessage(err)} ${JSON.stringify((err as { cause?: { cause?: { code?: string } } }).cause?.cause?.code ?? '')}`);
-        if (!notSent || attempt >= 2) throw err;
-        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+        const code = trpcErrorCode(err);
+        if ((code && CLAIM_LOST.has(code)) || this.stopping.signal.aborted) throw err;
+        if (attempt === 0 || attempt % 10 === 9) this.log.warn('claim: no decision from the hub yet; asking again', { operationId, err });
+        await sleep(backoffMs(attempt, 100, 5000), undefined, { signal: this.stopping.signal }).catch(() => undefined);
       }
     }
   }
 
-  private async build(spec: CreateInput, log: Logger): Promise<void> {
-    // The answer to the offer goes out first: the hub is waiting on it, the build is not.
-    await afterAnswer();
+  private track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.building.delete(tracked));
+    this.building.add(tracked);
+  }
+
+  private async build(spec: CreateInput, log: Logger, resuming: boolean): Promise<void> {
     let result: CompletionResult;
     try {
-      const vm = await this.hypervisor.create(spec, log);
+      const vm = resuming ? await this.hypervisor.resume(spec, log) : await this.hypervisor.create(spec, log);
       result = { ok: true, state: vm.state, ipv4: vm.ipv4, ipv6: vm.ipv6 };
     } catch (err) {
       log.error('create failed', { err });
@@ -198,9 +204,22 @@ export class Spoke {
     await this.hub.spoke.heartbeat.mutate({ driver: this.hypervisor.driver, ...free });
   }
 
-  /** Waits for creates in progress (used at shutdown and by tests). */
+  /** Waits for creates in progress (used by tests). */
   async settle(): Promise<void> {
-    await Promise.all([...this.building]);
+    while (this.building.size) await Promise.all([...this.building]);
+  }
+
+  /**
+   * Stops taking work: new offers are answered `not_applicable`, claims not yet decided give up (their
+   * journals stay), and builds in progress get up to `graceMs` to finish. Returns how many are still
+   * building; their journals make the next start finish them.
+   */
+  async stop(graceMs: number): Promise<number> {
+    this.stopping.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.settle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    return this.building.size;
   }
 }
 

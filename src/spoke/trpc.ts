@@ -4,7 +4,6 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { OPERATION_ID_HEADER } from '~/contract/spoke';
-import { afterAnswer } from '~/lib/after-answer';
 import type { Logger } from '~/lib/log';
 import { formatError } from '~/lib/trpc-errors';
 import { bearerToken, tokenMatches } from '~/lib/tokens';
@@ -36,7 +35,7 @@ export const procedure = t.procedure.use(async ({ ctx, path, type, getRawInput, 
     const raw = (await getRawInput().catch(() => undefined)) as Record<string, unknown> | undefined;
     const input = raw ?? {};
     const id = typeof input.id === 'string' ? input.id.slice(0, 64) : undefined;
-    void afterAnswer().then(() => ctx.log.info('hub call', { procedure: path, capsulId: id, ok: result.ok }));
+    ctx.log.info('hub call', { procedure: path, capsulId: id, ok: result.ok });
   }
   return result;
 });

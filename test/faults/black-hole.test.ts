@@ -22,7 +22,7 @@ describe('fault: a spoke that never answers', () => {
     spokes = await Promise.all(['b1', 'b2', 'b3'].map((hostId) => startSpokeProcess({ hub, hostId, tls })));
     await allOnline(hub, ['b1', 'b2', 'b3']);
     // Open keep-alive connections to every spoke first, as a running hub has them.
-    await hub.admin.fleet.list.query();
+    await hub.admin.fleet.list.mutate();
   });
   after(async () => {
     spokes[1]?.proc.child.kill('SIGCONT');
@@ -38,12 +38,12 @@ describe('fault: a spoke that never answers', () => {
     try {
       for (let i = 0; i < 5; i++) {
         const started = performance.now();
-        const list = await hub.admin.fleet.list.query();
+        const list = await hub.admin.fleet.list.mutate();
         times.push(performance.now() - started);
         assert.deepEqual(list.answered.sort(), ['b1', 'b3']);
         assert.deepEqual(list.failed, [{ hostId: 'b2', status: 'no_response_from_host', reason: `no answer within ${DEADLINE} ms` }]);
         const started2 = performance.now();
-        const capacity = await hub.admin.fleet.capacity.query({ memoryMb: 512, diskGb: 10 });
+        const capacity = await hub.admin.fleet.capacity.mutate({ memoryMb: 512, diskGb: 10 });
         times.push(performance.now() - started2);
         assert.deepEqual(capacity.hosts.map((h) => h.hostId).sort(), ['b1', 'b3']);
         assert.equal(capacity.failed[0]?.hostId, 'b2');

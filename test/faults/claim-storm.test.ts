@@ -73,7 +73,7 @@ describe('fault: 20 spokes racing claims for 500 creates', () => {
         assert.equal(r.offered, SPOKES.length, 'offered to every spoke');
         assert.equal(r.others, SPOKES.length - 1, 'every other spoke recorded assigned_to_other_host');
       }
-      const fleet = await hub.admin.fleet.list.query();
+      const fleet = await hub.admin.fleet.list.mutate();
       const seen = new Map<string, number>();
       for (const c of fleet.capsuls) seen.set(c.id, (seen.get(c.id) ?? 0) + 1);
       const lost = results.filter((r) => fleet.capsuls.find((c) => c.id === r.capsulId)?.hostId !== r.hostId).length;

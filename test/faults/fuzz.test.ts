@@ -100,7 +100,7 @@ describe('fuzzing every procedure input', () => {
       { owner: 'id', image: 'id', size: 'id', sshKeyIds: 'keys', sshAuthorizedKeys: 'keys', vcpus: 'count', memoryMb: 'count', diskGb: 'count' });
     c('capsul.capacity', (i) => user.capsul.capacity(i), { size: 'nano' }, { size: 'id' });
     c('capsul.list', (i) => admin.capsul.list(i), { includeDeleted: false }, { includeDeleted: 'bool', all: 'bool', owner: 'id' });
-    for (const name of ['byId', 'get', 'destroy', 'operations'] as const) {
+    for (const name of ['byId', 'refresh', 'destroy', 'operations'] as const) {
       c(`capsul.${name}`, (i) => (user.capsul[name] as (i: unknown) => Promise<unknown>)(i), { id: capsul }, { id: 'id' });
     }
     c('capsul.setState', (i) => user.capsul.setState(i), { id: capsul, command: 'stop' }, { id: 'id', command: 'enum' });

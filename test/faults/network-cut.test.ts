@@ -51,7 +51,7 @@ describe('fault: a spoke cut off the network', () => {
     try {
       for (let i = 0; i < 3; i++) {
         const started = Date.now();
-        const list = await hub.admin.fleet.list.query();
+        const list = await hub.admin.fleet.list.mutate();
         times.push(Date.now() - started);
         assert.deepEqual(list.answered.sort(), ['n1', 'n3']);
         // Named either way: as not answering while still counted online, then as offline.
@@ -59,7 +59,7 @@ describe('fault: a spoke cut off the network', () => {
         for (const f of list.failed) assert.equal(f.status, 'no_response_from_host');
       }
       await until('n2 offline', async () => !(await hub.admin.host.list.query()).find((h) => h.id === 'n2')!.online, 15_000, 250);
-      const later = await hub.admin.fleet.capacity.query({ memoryMb: 512, diskGb: 10 });
+      const later = await hub.admin.fleet.capacity.mutate({ memoryMb: 512, diskGb: 10 });
       assert.deepEqual(later.offline.map((o) => o.hostId), ['n2']);
       const created = await hub.admin.capsul.create.mutate({ owner: 'net@example.com', image: 'debian-12', size: 'nano' });
       assert.notEqual(created.hostId, 'n2', 'not offered to an offline host');

@@ -78,7 +78,7 @@ describe('fault: PostgreSQL stops during a burst', () => {
         return rows[0].n === 0;
       }, 40_000, 250);
       const recovery = Date.now() - resumed;
-      const fleet = await hub.admin.fleet.list.query();
+      const fleet = await hub.admin.fleet.list.mutate();
       const vms = new Map<string, string[]>();
       for (const c of fleet.capsuls) vms.set(c.id, [...(vms.get(c.id) ?? []), c.hostId]);
       const rows = (await sql.query(`SELECT id, state, "hostId", "deletedAt" FROM "Capsul"`)).rows as { id: string; state: string; hostId: string | null; deletedAt: Date | null }[];

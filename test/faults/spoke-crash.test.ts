@@ -50,7 +50,7 @@ describe('fault: the owner spoke dies mid-create', () => {
       assert.equal(op!.state, 'failed');
       assert.equal(op!.reapedAt, null, 'ended by the owner, not the reaper');
       // What was half made is gone from the host.
-      const fleet = await hub.admin.fleet.list.query();
+      const fleet = await hub.admin.fleet.list.mutate();
       assert.ok(!fleet.capsuls.some((c) => c.id === created.capsulId));
     }
   });

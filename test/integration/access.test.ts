@@ -134,7 +134,7 @@ describe('accounts, sessions and access control', () => {
     const b = bob.client;
     assert.ok(!(await b.capsul.list.query({})).some((c) => c.id === id), 'not in his list');
     assert.equal(await codeOf(b.capsul.byId.query({ id })), 'NOT_FOUND');
-    assert.equal(await codeOf(b.capsul.get.query({ id })), 'NOT_FOUND');
+    assert.equal(await codeOf(b.capsul.refresh.mutate({ id })), 'NOT_FOUND');
     assert.equal(await codeOf(b.capsul.operations.query({ id })), 'NOT_FOUND');
     for (const command of ['stop', 'forceStop', 'restart', 'start'] as const) {
       assert.equal(await codeOf(b.capsul.setState.mutate({ id, command })), 'NOT_FOUND', command);
@@ -150,7 +150,7 @@ describe('accounts, sessions and access control', () => {
       ['host.list', () => b.host.list.query()],
       ['host.add', () => b.host.add.mutate({ id: 'x', httpsUrl: 'https://127.0.0.1:9' })],
       ['operation.list', () => b.operation.list.query({})],
-      ['fleet.list', () => b.fleet.list.query()],
+      ['fleet.list', () => b.fleet.list.mutate()],
       ['drift.check', () => b.drift.check.mutate()],
       ['drift.latest', () => b.drift.latest.query()],
       ['image.upsert', () => b.image.upsert.mutate({ id: 'x', name: 'x', file: 'x.qcow2' })],

@@ -41,7 +41,7 @@ describe('authentication', () => {
   test('every spoke procedure refuses a missing or wrong hub token with 401, and does nothing', async () => {
     const ownerId = (await hub.admin.capsul.byId.query({ id: capsulId })).hostId;
     const spoke = [a, b].find((s) => s.hostId === ownerId)!;
-    const before = await hub.admin.fleet.list.query();
+    const before = await hub.admin.fleet.list.mutate();
     const calls: [string, 'GET' | 'POST', unknown][] = [
       ['heartbeat', 'POST', undefined],
       ['capacityAvailable', 'GET', { memoryMb: 512, diskGb: 10 }],
@@ -64,7 +64,7 @@ describe('authentication', () => {
         assert.equal(body.error.json.data.code, 'UNAUTHORIZED');
       }
     }
-    const after = await hub.admin.fleet.list.query();
+    const after = await hub.admin.fleet.list.mutate();
     assert.deepEqual(after.capsuls, before.capsuls, 'nothing changed on any spoke');
     assert.equal(after.capsuls.find((c) => c.id === capsulId)?.state, 'running');
   });

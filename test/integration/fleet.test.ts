@@ -79,7 +79,7 @@ describe('a hub and three spokes', () => {
       assert.equal(c.hostId, created.find((x) => x.capsulId === c.id)!.hostId);
     }
     // Each VM exists on its owner and nowhere else.
-    const fleet = await hub.admin.fleet.list.query();
+    const fleet = await hub.admin.fleet.list.mutate();
     for (const c of created) {
       const where = fleet.capsuls.filter((f) => f.id === c.capsulId).map((f) => f.hostId);
       assert.deepEqual(where, [c.hostId]);
@@ -139,7 +139,7 @@ describe('a hub and three spokes', () => {
       const calls = spoke.proc.logs().split('\n').filter((l) => l.includes('"procedure":"destroy"') && l.includes(created.capsulId));
       assert.equal(calls.length, hostId === created.hostId ? 1 : 0, `destroy calls on ${hostId}`);
     }
-    const fleet = await hub.admin.fleet.list.query();
+    const fleet = await hub.admin.fleet.list.mutate();
     assert.ok(!fleet.capsuls.some((c) => c.id === created.capsulId), 'gone from the owner');
     const gone = await hub.admin.capsul.byId.query({ id: created.capsulId });
     assert.equal(gone.state, 'deleted');
@@ -151,11 +151,11 @@ describe('a hub and three spokes', () => {
     const stopped = spokes.get('spoke-b')!;
     await stopped.proc.stop();
 
-    const capacity = await hub.admin.fleet.capacity.query({ memoryMb: 512, diskGb: 10 });
+    const capacity = await hub.admin.fleet.capacity.mutate({ memoryMb: 512, diskGb: 10 });
     assert.deepEqual(capacity.hosts.map((h) => h.hostId).sort(), ['spoke-a', 'spoke-c']);
     assert.equal(capacity.available, true);
     assert.deepEqual(capacity.failed.map((f) => [f.hostId, f.status]), [['spoke-b', 'no_response_from_host']]);
-    const list = await hub.admin.fleet.list.query();
+    const list = await hub.admin.fleet.list.mutate();
     assert.deepEqual(list.answered.sort(), ['spoke-a', 'spoke-c']);
     assert.deepEqual(list.failed.map((f) => f.hostId), ['spoke-b']);
     assert.match(list.failed[0]!.reason, /ECONNREFUSED/);
@@ -166,7 +166,7 @@ describe('a hub and three spokes', () => {
 
     // Once its heartbeats have been missing for the online window, it is no longer asked, but still named.
     await until('spoke-b offline', async () => !(await hub.admin.host.list.query()).find((h) => h.id === 'spoke-b')!.online);
-    const later = await hub.admin.fleet.list.query();
+    const later = await hub.admin.fleet.list.mutate();
     assert.deepEqual(later.offline.map((o) => o.hostId), ['spoke-b']);
     assert.deepEqual(later.failed, []);
 

@@ -37,7 +37,7 @@ describe('metrics and audit', () => {
   test('hub and spoke metrics: refused without the token, served with it and on the private address', async () => {
     const created = await hub.admin.capsul.create.mutate({ owner: 'obs@example.com', image: 'debian-12', size: 'nano' });
     await until('running', async () => (await hub.admin.capsul.byId.query({ id: created.capsulId })).state === 'running');
-    await hub.admin.fleet.list.query();
+    await hub.admin.fleet.list.mutate();
     const fetch = httpsFetch({ ca: readFileSync(tls.caFile) });
     for (const url of [`${hub.url}/metrics`, `${spoke.url}/metrics`]) {
       assert.equal((await fetch(url)).status, 401, `${url} without a token`);

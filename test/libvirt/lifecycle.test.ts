@@ -104,7 +104,7 @@ describe('libvirt driver, real guests', () => {
     const stop = await hub.admin.capsul.setState.mutate({ id, command: 'stop' });
     assert.ok(['stopped', 'shutting_down'].includes(stop.state));
     await until('shut off', async () => (await domainState(id)) === 'shut off', 60_000, 250);
-    assert.equal((await hub.admin.capsul.get.query({ id })).onHost?.state, 'stopped');
+    assert.equal((await hub.admin.capsul.refresh.mutate({ id })).onHost?.state, 'stopped');
 
     const start = await hub.admin.capsul.setState.mutate({ id, command: 'start' });
     assert.equal(start.state, 'running');
@@ -115,7 +115,7 @@ describe('libvirt driver, real guests', () => {
     assert.equal(restart.state, 'running');
     await until('boot 3 after the restart', async () => (await fromGuest(ipv4, 'boot').catch(() => '')).trim() === '3', 120_000, 500);
     assert.equal(await domainState(id), 'running');
-    const got = await hub.admin.capsul.get.query({ id });
+    const got = await hub.admin.capsul.refresh.mutate({ id });
     assert.equal(got.onHost?.state, 'running');
     assert.equal(got.onHost?.ipv4, ipv4);
 

@@ -8,6 +8,7 @@ import { log } from '~/lib/log';
 import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
 import { countOperation } from '../metrics';
+import { removeConflictedVm } from './conflict';
 import { json } from './record';
 
 function canonical(value: unknown): string {
@@ -25,7 +26,11 @@ function capsulAfter(result: CompletionResult) {
     : { state: 'failed' as const, error: result.error };
 }
 
-/** Ends an assigned create with a result; false when it had ended already (and this may not override). */
+/**
+ * Ends an assigned create with a result; false when it had ended already (and this may not override). A
+ * create that ended in a conflict keeps its state and its error: the report is recorded, and a VM the owner
+ * built regardless is removed.
+ */
 export async function applyCompletion(
   db: Db,
   op: { id: string; hostId: string; capsulId: string | null },
@@ -35,33 +40,34 @@ export async function applyCompletion(
   const applied = await db.$transaction(async (tx) => {
     const now = new Date();
     const open = by === 'owner' ? { OR: [{ completedAt: null }, { reapedAt: { not: null } }] } : { completedAt: null };
+    // The gate: of two reports at once, one changes this row.
     const moved = await tx.operation.updateMany({
       where: { id: op.id, hostId: op.hostId, state: { in: ['assigned', 'conflict', 'failed'] }, ...open },
-      data: { completedAt: now, error: result.ok ? null : result.error, reapedAt: by === 'reaper' ? now : null },
+      data: { completedAt: now, reapedAt: by === 'reaper' ? now : null },
     });
-    if (moved.count === 0) return false;
-    // A conflicted operation keeps its state for an admin to look at; the report is still recorded.
-    await tx.operation.updateMany({ where: { id: op.id, state: { not: 'conflict' } }, data: { state: result.ok ? 'completed' : 'failed' } });
+    if (moved.count === 0) return undefined;
+    const { state } = await tx.operation.findUniqueOrThrow({ where: { id: op.id }, select: { state: true } });
+    const conflicted = state === 'conflict';
+    if (!conflicted) await tx.operation.update({ where: { id: op.id }, data: { state: result.ok ? 'completed' : 'failed', error: result.ok ? null : result.error } });
     await tx.hostOperation.update({
       where: { operationId_hostId: { operationId: op.id, hostId: op.hostId } },
       data: { result: json(result), completedAt: now },
     });
-    const conflicted = await tx.operation.count({ where: { id: op.id, state: 'conflict' } });
-    if (op.capsulId && conflicted === 0) await tx.capsul.update({ where: { id: op.capsulId }, data: capsulAfter(result) });
-    return true;
+    const capsul = op.capsulId && !conflicted ? await tx.capsul.update({ where: { id: op.capsulId }, data: capsulAfter(result), select: { id: true, ownerId: true } }) : null;
+    return { conflicted, capsul };
   });
-  if (applied) {
-    capsulChanged(op.capsulId);
-    countOperation('create', result.ok ? 'completed' : 'failed');
-    log.info('create completed', {
-      operationId: op.id,
-      hostId: op.hostId,
-      by,
-      ok: result.ok,
-      ...(result.ok ? { state: result.state, ipv4: result.ipv4 } : { error: result.error }),
-    });
-  }
-  return applied;
+  if (!applied) return false;
+  if (applied.capsul) capsulChanged(applied.capsul);
+  countOperation('create', result.ok ? 'completed' : 'failed');
+  log.info('create completed', {
+    operationId: op.id,
+    hostId: op.hostId,
+    by,
+    ok: result.ok,
+    ...(result.ok ? { state: result.state, ipv4: result.ipv4 } : { error: result.error }),
+  });
+  if (applied.conflicted && result.ok && op.capsulId) removeConflictedVm(db, op.capsulId, op.hostId, log.child({ operationId: op.id }));
+  return true;
 }
 
 export async function completeOperation(db: Db, hostId: string, { operationId, result }: CompleteInput) {

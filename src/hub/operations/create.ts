@@ -1,22 +1,25 @@
-// The async create (PROTOCOL.md, "Operations"): offered to every online host at once; each spoke that can
-// take it claims it in the database (claim.ts), which lets exactly one win; the hub counts the answers.
-// Exactly one owner → assigned, the capsul is `creating` until the owner's completion (complete.ts);
-// none → the create fails at once, naming each host and why; a host answering `assigned` without owning
-// it → `conflict`, logged at error level and shown to admins.
+// The async create (PROTOCOL.md, "Operations"): the rows are written, then the create is offered to every
+// online host at once; each spoke that can take it claims it in the database (claim.ts), which lets exactly
+// one win; the hub then weighs the answers against the database's owner (`verdictOf`):
+// - one owner, and no other host saying `assigned` → assigned; the capsul is `creating` until the owner's
+//   completion (complete.ts). An owner whose answer was lost on the way (no answer, an error) is still the
+//   owner: the database decided.
+// - no owner and nobody saying `assigned` → the create fails at once, naming each host and why.
+// - a host saying `assigned` without owning it, or the owner saying it will not build → `conflict`
+//   (conflict.ts): logged at error level, shown to admins, and every VM the hosts made is removed.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { createOutput, type CreateInput, type CreateOutput } from '~/contract/spoke';
 import { env } from '~/env';
-import { afterAnswer } from '~/lib/after-answer';
 import { log } from '~/lib/log';
 import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
-import { fanOut, type HostOutcome } from './fan-out';
-import { onlineHosts } from './hosts';
 import { capsulChanged } from '../events';
 import { countOperation } from '../metrics';
-import { createInFlight } from './claim';
-import { trackAfterAnswer, type Actor } from './record';
+import { endInConflict } from './conflict';
+import { fanOut, type HostOutcome } from './fan-out';
+import { onlineHosts } from './hosts';
+import type { Actor } from './record';
 
 export type CreateRequest = {
   ownerId: string;
@@ -35,22 +38,51 @@ export function newCapsulId(): string {
   return `capsul-${chars.map((b) => ALPHABET[b % 36]).join('')}`;
 }
 
-function statusOf(o: HostOutcome<CreateOutput>): HostReason {
+function answerOf(o: HostOutcome<CreateOutput>): HostReason {
   if (!o.ok) return { hostId: o.hostId, status: o.status, reason: o.reason };
   return { hostId: o.hostId, status: o.value.assignmentStatus, reason: o.value.reason ?? '' };
 }
 
-/** Writes every host's answer in one statement; the winner's row was already set by its claim. */
-async function recordAnswers(db: Db, operationId: string, answers: HostReason[]) {
+export type Verdict =
+  | { kind: 'assigned'; owner: string; answerLost: boolean }
+  | { kind: 'none' }
+  | { kind: 'conflict'; error: string; hosts: string[] };
+
+/** What the hosts' answers and the database's owner (`owner`, set by the winning claim) add up to. */
+export function verdictOf(answers: HostReason[], owner: string | null): Verdict {
+  const saidAssigned = answers.filter((a) => a.status === 'assigned').map((a) => a.hostId);
+  if (saidAssigned.some((h) => h !== owner)) {
+    const hosts = [...new Set([...saidAssigned, ...(owner ? [owner] : [])])];
+    return { kind: 'conflict', hosts, error: `conflict: ${saidAssigned.join(' and ')} answered "assigned"; the database gave it to ${owner ?? 'no host'}` };
+  }
+  if (!owner) return { kind: 'none' };
+  const said = answers.find((a) => a.hostId === owner);
+  if (said?.status === 'not_applicable' || said?.status === 'assigned_to_other_host') {
+    const why = said.reason ? ` (${said.reason})` : '';
+    return { kind: 'conflict', hosts: [owner], error: `conflict: ${owner} won the claim but answered "${said.status}"${why}` };
+  }
+  return { kind: 'assigned', owner, answerLost: said?.status !== 'assigned' };
+}
+
+/** Each host's answer, as it gave it; the owner's row stays `assigned` (its claim proves it) when its answer was lost. */
+async function recordAnswers(db: Db, operationId: string, answers: HostReason[], verdict: Verdict) {
   if (answers.length === 0) return;
+  const rows = answers.map((a) => {
+    if (verdict.kind !== 'assigned' || a.hostId !== verdict.owner) return a;
+    return { hostId: a.hostId, status: 'assigned', reason: a.status === 'assigned' ? '' : `claimed it; its answer to the offer was lost (${a.status}: ${a.reason})` };
+  });
   await db.$executeRaw`
     UPDATE "HostOperation" AS h
        SET "assignmentStatus" = a.status::"AssignmentStatus",
            reason = NULLIF(a.reason, ''),
            "completedAt" = CASE WHEN a.status = 'assigned' THEN NULL ELSE now() AT TIME ZONE 'UTC' END
-      FROM unnest(${answers.map((a) => a.hostId)}::text[], ${answers.map((a) => a.status)}::text[],
-                  ${answers.map((a) => a.reason)}::text[]) AS a("hostId", status, reason)
-     WHERE h."operationId" = ${operationId} AND h."hostId" = a."hostId" AND h."assignmentStatus" <> 'assigned'`;
+      FROM unnest(${rows.map((a) => a.hostId)}::text[], ${rows.map((a) => a.status)}::text[],
+                  ${rows.map((a) => a.reason)}::text[]) AS a("hostId", status, reason)
+     WHERE h."operationId" = ${operationId} AND h."hostId" = a."hostId"`;
+}
+
+async function ownerOf(db: Db, operationId: string): Promise<string | null> {
+  return (await db.operation.findUniqueOrThrow({ where: { id: operationId }, select: { hostId: true } })).hostId;
 }
 
 export async function createCapsul(db: Db, actor: Actor, request: CreateRequest) {
@@ -74,77 +106,50 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
     sshAuthorizedKeys: request.sshAuthorizedKeys,
   };
   const opLog = log.child({ operationId, capsulId: id });
+  const change = { id, ownerId: request.ownerId };
 
-  // The rows (the capsul, the operation and a row per host) go in one statement, written while the offers are
-  // out: a claim waits for them (claim.ts: in this process through `createInFlight`, in another by looking
-  // again), so the write is not a step of its own before the first offer. It starts a millisecond after the
-  // offers: started with them, its work on this event loop went first and held each offer back (~1.3 ms).
-  const now = new Date().toISOString().replace('Z', '');
-  const rows = new Promise((r) => setTimeout(r, 1)).then(() => db.$executeRaw`
-    WITH capsul AS (
-      INSERT INTO "Capsul" (id, "ownerId", vcpus, "memoryMb", "diskGb", image, state, "createdAt", "updatedAt")
-      VALUES (${id}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
-    ), operation AS (
-      INSERT INTO "Operation" (id, kind, payload, state, actor, "capsulId", "createdAt", "updatedAt")
-      VALUES (${operationId}, 'create', ${JSON.stringify(payload)}::jsonb, 'pending', ${actor}, ${id}, ${now}::timestamp(3), ${now}::timestamp(3))
-    )
-    INSERT INTO "HostOperation" ("operationId", "hostId", "assignmentStatus", "createdAt")
-    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`).then(() => capsulChanged(id));
-  rows.catch(() => undefined); // awaited below, after the offers; this only keeps it from counting as unhandled meanwhile
+  // The capsul, the operation and a row per host it is offered to, in one transaction, before any offer: a
+  // claim can only win an operation that exists.
+  await db.$transaction([
+    db.capsul.create({ data: { id, ownerId: request.ownerId, vcpus: size.vcpus, memoryMb: size.memoryMb, diskGb: size.diskGb, image: image.id, state: 'pending' }, select: { id: true } }),
+    db.operation.create({
+      data: { id: operationId, kind: 'create', payload, actor, capsulId: id, hostOperations: { createMany: { data: hosts.map((h) => ({ hostId: h.id })) } } },
+      select: { id: true },
+    }),
+  ]);
+  capsulChanged(change);
 
-  const claims = createInFlight(operationId, hosts.map((h) => h.id), rows);
-  let localWinner: string | undefined;
-  let outcomes: HostOutcome<CreateOutput>[];
-  try {
-    outcomes = await fanOut(hosts, { procedure: 'create', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, (s, o) => s.create.mutate(payload, o), createOutput);
-    await rows; // if they could not be written, no claim could be decided: the create fails with that error
-  } finally {
-    localWinner = claims.done();
-  }
-  const answers = outcomes.map(statusOf);
-  // Each host's answer is audit data: written without holding up the caller (the owner is already in the
-  // database, written by its claim).
-  trackAfterAnswer(() => recordAnswers(db, operationId, answers).catch((err) => opLog.error('could not record the hosts\' answers', { err })));
+  const outcomes = await fanOut(hosts, { procedure: 'create', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, (s, o) => s.create.mutate(payload, o), createOutput);
+  const answers = outcomes.map(answerOf);
+  let verdict = verdictOf(answers, await ownerOf(db, operationId));
 
-  const saidAssigned = answers.filter((a) => a.status === 'assigned').map((a) => a.hostId);
-  // The winner, as this hub saw it decided (when the claim came here), or as the database has it.
-  let owner = localWinner ?? (await db.operation.findUniqueOrThrow({ where: { id: operationId }, select: { hostId: true } })).hostId;
-
-  if (!owner && saidAssigned.length === 0) {
+  if (verdict.kind === 'none') {
     const reason = hosts.length ? answers.map((a) => `${a.hostId}: ${a.status}${a.reason ? ` (${a.reason})` : ''}`).join('; ') : 'no host is online';
-    // Conditional on `pending`: a claim that lands now wins over the failure.
-    const failed = await db.operation.updateMany({
-      where: { id: operationId, state: 'pending', hostId: null },
-      data: { state: 'failed', error: `no host could take it: ${reason}`, completedAt: new Date() },
-    });
+    const error = `no host could take it: ${reason}`;
+    // Conditional on `pending` with no owner: a claim that lands now wins over the failure.
+    const failed = await db.operation.updateMany({ where: { id: operationId, state: 'pending', hostId: null }, data: { state: 'failed', error, completedAt: new Date() } });
     if (failed.count === 1) {
-      await db.capsul.update({ where: { id }, data: { state: 'failed', error: `no host could take it: ${reason}`, deletedAt: new Date() } });
-      capsulChanged(id);
+      await Promise.all([
+        db.capsul.update({ where: { id }, data: { state: 'failed', error, deletedAt: new Date() } }),
+        recordAnswers(db, operationId, answers, verdict),
+      ]);
+      capsulChanged(change);
       countOperation('create', 'failed');
       opLog.warn('create failed: no host could take it', { hosts: answers });
       const message = `no host could take this capsul: ${reason}`;
       throw new TRPCError({ code: 'PRECONDITION_FAILED', message, cause: new HostsError(message, answers) });
     }
-    owner = (await db.operation.findUniqueOrThrow({ where: { id: operationId }, select: { hostId: true } })).hostId;
+    verdict = verdictOf(answers, await ownerOf(db, operationId));
   }
+  await recordAnswers(db, operationId, answers, verdict);
 
-  const impostors = saidAssigned.filter((h) => h !== owner);
-  if (impostors.length > 0 || !owner) {
-    const error = `conflict: ${saidAssigned.join(', ')} answered "assigned"; the database gave it to ${owner ?? 'no host'}`;
-    await db.$transaction([
-      db.operation.update({ where: { id: operationId }, data: { state: 'conflict', error } }),
-      db.capsul.update({ where: { id }, data: { state: 'failed', error } }),
-    ]);
-    capsulChanged(id);
-    countOperation('create', 'conflict');
-    opLog.error('create conflict: more than one host claims it', { saidAssigned, owner });
-    throw new TRPCError({ code: 'CONFLICT', message: error, cause: new HostsError(error, answers) });
+  if (verdict.kind !== 'assigned') {
+    const conflict = verdict.kind === 'conflict' ? verdict : { error: 'conflict: the owner changed while the answers were counted', hosts: [] };
+    await endInConflict(db, { operationId, capsul: change, error: conflict.error, hosts: conflict.hosts, log: opLog });
+    throw new TRPCError({ code: 'CONFLICT', message: conflict.error, cause: new HostsError(conflict.error, answers) });
   }
-  if (!saidAssigned.includes(owner)) {
-    opLog.warn('the owner won the claim but its answer was lost; it stays the owner', { owner });
-  }
+  if (verdict.answerLost) opLog.warn('the owner won the claim but its answer was lost; it stays the owner', { hostId: verdict.owner });
   countOperation('create', 'assigned');
-  void afterAnswer().then(() => opLog.info('create assigned', { hostId: owner }));
-  return { capsulId: id, operationId, hostId: owner, hosts: answers };
+  opLog.info('create assigned', { hostId: verdict.owner });
+  return { capsulId: id, operationId, hostId: verdict.owner, hosts: answers };
 }
-

@@ -68,3 +68,12 @@ export async function hostsByState(db: Db) {
 export async function onlineHosts(db: Db) {
   return (await hostsByState(db)).online;
 }
+
+/** What each online host said it could still give capsuls, with its last heartbeat (a read of the database only). */
+export async function heardCapacity(db: Db) {
+  return db.host.findMany({
+    where: { removedAt: null, lastHealthCheck: { gte: onlineSince() } },
+    select: { id: true, freeMemoryMb: true, freeDiskGb: true, lastHealthCheck: true },
+    orderBy: { id: 'asc' },
+  });
+}

@@ -4,6 +4,6 @@ export { claimOperation } from './claim';
 export { completeOperation } from './complete';
 export { createCapsul, type CreateRequest } from './create';
 export { fleetCapacity, listFleet } from './fleet';
-export { onlineHosts, onlineSince } from './hosts';
-export { destroyCapsul, findCapsul, getCapsul, setCapsulState, type Scope } from './owner';
+export { heardCapacity, onlineHosts, onlineSince } from './hosts';
+export { destroyCapsul, findCapsul, refreshCapsul, setCapsulState, type Scope } from './owner';
 export type { Actor } from './record';

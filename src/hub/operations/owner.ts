@@ -1,4 +1,5 @@
-// Immediate operations that go to the one host owning a capsul: `get`, `vmState` and `destroy`.
+// Immediate operations that go to the one host owning a capsul: `get` (a refresh), `vmState` and `destroy`.
+// Each is written before the call, so a crash mid-call leaves a trace, and completed with the host's answer.
 import { TRPCError } from '@trpc/server';
 import type { VmCommand } from '~/contract/capsul';
 import { destroyOutput, getOutput, vmStateOutput } from '~/contract/spoke';
@@ -6,7 +7,7 @@ import { env } from '~/env';
 import { HostsError } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
-import { callHost, type HostOutcome } from './fan-out';
+import { callHost, type HostOutcome, type HostTarget } from './fan-out';
 import { finishOperation, startOperation, type Actor } from './record';
 
 /** Limits which capsuls an actor reaches: an account only its own, the operator any. */
@@ -47,21 +48,19 @@ function refuseWhileCreating(capsul: Owned): void {
   }
 }
 
-/** Asks the owner for the capsul's state and address, and keeps the database in step. */
-export async function getCapsul(db: Db, actor: Actor, id: string, scope: Scope) {
+/** Asks the owner for the capsul's state and address now; the database follows what the host says. */
+export async function refreshCapsul(db: Db, actor: Actor, id: string, scope: Scope) {
   const capsul = await findCapsul(db, id, scope);
   const host = ownerOf(capsul);
   const op = await startOperation(db, { kind: 'get', actor, payload: { id }, capsulId: id, hostId: host.id });
   const outcome = await callHost(host, { procedure: 'get', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId: op.id }, (s, o) => s.get.query({ id }, o), getOutput);
   const onHost = outcome.ok ? outcome.value : null;
-  const refresh =
-    onHost && capsul.state !== 'creating'
-      ? [db.capsul.update({ where: { id }, data: { state: onHost.state, ipv4: onHost.ipv4 ?? null, ipv6: onHost.ipv6 ?? null } })]
-      : [];
-  await finishOperation(db, op.id, 'get', outcome, refresh);
-  capsulChanged(id);
+  const now = onHost ? { state: onHost.state, ipv4: onHost.ipv4 ?? null, ipv6: onHost.ipv6 ?? null } : null;
+  const changed = !!now && capsul.state !== 'creating' && (now.state !== capsul.state || now.ipv4 !== capsul.ipv4 || now.ipv6 !== capsul.ipv6);
+  await finishOperation(db, op.id, 'get', outcome, changed ? [db.capsul.update({ where: { id }, data: now })] : []);
+  if (changed) capsulChanged(capsul);
   if (!outcome.ok) throw hostFailed(outcome);
-  return { operationId: op.id, capsul: { ...capsul, ...(refresh.length && onHost ? onHost : {}) }, onHost };
+  return { operationId: op.id, capsul: { ...capsul, ...(changed ? now : {}) }, onHost };
 }
 
 /** start, stop (ACPI), forceStop or restart, on the owner; returns the state the hypervisor reports. */
@@ -78,32 +77,38 @@ export async function setCapsulState(db: Db, actor: Actor, id: string, command: 
   );
   const update = outcome.ok ? [db.capsul.update({ where: { id }, data: { state: outcome.value.state } })] : [];
   await finishOperation(db, op.id, 'vmState', outcome, update);
-  capsulChanged(id);
+  capsulChanged(capsul); // its state, or at least its history of operations, changed
   if (!outcome.ok) throw hostFailed(outcome);
   return { operationId: op.id, state: outcome.value.state };
+}
+
+/** The recorded `destroy` of one capsul on one host: the VM, its disk and its seed. */
+export async function destroyOnHost(db: Db, actor: Actor, capsulId: string, host: HostTarget, extra: (ok: boolean) => Parameters<typeof finishOperation>[4] = () => []) {
+  const op = await startOperation(db, { kind: 'destroy', actor, payload: { id: capsulId }, capsulId, hostId: host.id });
+  const outcome = await callHost(
+    host,
+    { procedure: 'destroy', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId: op.id },
+    (s, o) => s.destroy.mutate({ id: capsulId }, o),
+    destroyOutput,
+  );
+  await finishOperation(db, op.id, 'destroy', outcome, extra(outcome.ok));
+  return { ...outcome, operationId: op.id };
 }
 
 /** Removes the VM, its disk and its seed on the owner, then marks the capsul deleted. */
 export async function destroyCapsul(db: Db, actor: Actor, id: string, scope: Scope) {
   const capsul = await findCapsul(db, id, scope);
   refuseWhileCreating(capsul);
-  const now = new Date();
+  const deleted = () => [db.capsul.update({ where: { id }, data: { state: 'deleted', deletedAt: new Date() } })];
   if (!capsul.host) {
     // Never placed on a host (its create failed before assignment): nothing to remove anywhere.
     const op = await startOperation(db, { kind: 'destroy', actor, payload: { id }, capsulId: id, hostId: null });
-    await db.$transaction([
-      db.operation.update({ where: { id: op.id }, data: { state: 'completed', completedAt: now } }),
-      db.capsul.update({ where: { id }, data: { state: 'deleted', deletedAt: now } }),
-    ]);
-    capsulChanged(id);
+    await db.$transaction([db.operation.update({ where: { id: op.id }, data: { state: 'completed', completedAt: new Date() } }), ...deleted()]);
+    capsulChanged(capsul);
     return { operationId: op.id, destroyed: true as const };
   }
-  const host = capsul.host;
-  const op = await startOperation(db, { kind: 'destroy', actor, payload: { id }, capsulId: id, hostId: host.id });
-  const outcome = await callHost(host, { procedure: 'destroy', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId: op.id }, (s, o) => s.destroy.mutate({ id }, o), destroyOutput);
-  const update = outcome.ok ? [db.capsul.update({ where: { id }, data: { state: 'deleted', deletedAt: now } })] : [];
-  await finishOperation(db, op.id, 'destroy', outcome, update);
-  capsulChanged(id);
+  const outcome = await destroyOnHost(db, actor, id, capsul.host, (ok) => (ok ? deleted() : []));
+  capsulChanged(capsul);
   if (!outcome.ok) throw hostFailed(outcome);
-  return { operationId: op.id, destroyed: true as const };
+  return { operationId: outcome.operationId, destroyed: true as const };
 }

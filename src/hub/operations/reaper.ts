@@ -18,7 +18,7 @@ export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failed
 
   const stale = await db.operation.findMany({
     where: { state: 'pending', createdAt: { lt: pendingCutoff } },
-    select: { id: true, kind: true, capsulId: true },
+    select: { id: true, kind: true, capsulId: true, capsul: { select: { ownerId: true } } },
   });
   for (const op of stale) {
     const reason = 'the hub stopped before the hosts answered; nothing was assigned';
@@ -30,7 +30,7 @@ export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failed
     await db.hostOperation.updateMany({ where: { operationId: op.id, assignmentStatus: 'pending' }, data: { assignmentStatus: 'no_response_from_host', reason } });
     if (op.kind === 'create' && op.capsulId) {
       await db.capsul.updateMany({ where: { id: op.capsulId, state: 'pending' }, data: { state: 'failed', error: reason, deletedAt: new Date() } });
-      capsulChanged(op.capsulId);
+      capsulChanged({ id: op.capsulId, ownerId: op.capsul?.ownerId });
     }
     log.warn('reaper: a pending operation failed', { operationId: op.id, kind: op.kind });
   }

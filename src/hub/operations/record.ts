@@ -2,7 +2,6 @@
 // it was offered to.
 import type { Prisma } from '~/generated/prisma/client';
 import type { Db } from '../db/client';
-import { afterAnswer } from '~/lib/after-answer';
 import { log } from '~/lib/log';
 import { processSingleton } from '~/lib/process-singleton';
 import { countOperation } from '../metrics';
@@ -37,21 +36,15 @@ export function track(write: Promise<unknown>): void {
   void write.finally(() => pending.delete(write));
 }
 
-/** A write started once the answer has gone back (the query's own send then does not hold it up), tracked. */
-export function trackAfterAnswer(write: () => Promise<unknown>): void {
-  track(afterAnswer().then(write));
-}
-
 /** Waits for records still being written (at shutdown, and in tests). */
 export async function recordsWritten(): Promise<void> {
   await Promise.allSettled([...pending]);
 }
 
 /**
- * An immediate operation that went to several hosts, recorded once the answer has gone back (one write: the
- * operation and its host rows together; its log line and the query's own work on this event loop come after
- * the answer too). It is completed when at least one host answered. A failed write is logged; it cannot
- * change the answer already given.
+ * An immediate operation that went to several hosts, recorded in one write (the operation and its host rows
+ * together) that the caller does not wait for. It is completed when at least one host answered. A failed
+ * write is logged; it cannot change the answer already given.
  */
 export function recordFanOut(
   db: Db,
@@ -60,34 +53,31 @@ export function recordFanOut(
   const now = new Date();
   const answered = opts.outcomes.some((o) => o.ok);
   countOperation(opts.kind, answered ? 'completed' : 'failed');
-  trackAfterAnswer(async () => {
-    const failures = describeFailures(opts.outcomes);
-    log.info('operation finished', {
-      operationId: opts.id,
+  const failures = describeFailures(opts.outcomes);
+  log.info('operation finished', {
+    operationId: opts.id,
+    kind: opts.kind,
+    actor: opts.actor,
+    state: answered ? 'completed' : 'failed',
+    ms: now.getTime() - opts.startedAt.getTime(),
+    hosts: opts.outcomes.map((o) => `${o.hostId}:${o.ok ? 'assigned' : o.status}`),
+  });
+  const write = db.operation.create({
+    data: {
+      id: opts.id,
       kind: opts.kind,
       actor: opts.actor,
+      payload: json(opts.payload),
+      // Times from this process's clock, both of them: the record is written after the answers are in.
+      createdAt: opts.startedAt,
       state: answered ? 'completed' : 'failed',
-      ms: now.getTime() - opts.startedAt.getTime(),
-      hosts: opts.outcomes.map((o) => `${o.hostId}:${o.ok ? 'assigned' : o.status}`),
-    });
-    await db.operation
-      .create({
-        data: {
-          id: opts.id,
-          kind: opts.kind,
-          actor: opts.actor,
-          payload: json(opts.payload),
-          // Times from this process's clock, both of them: the record is written after the answers are in.
-          createdAt: opts.startedAt,
-          state: answered ? 'completed' : 'failed',
-          error: opts.outcomes.length === 0 ? 'no host is online' : failures || null,
-          completedAt: now,
-          hostOperations: { createMany: { data: opts.outcomes.map((o) => hostRow(o, now)) } },
-        },
-        select: { id: true },
-      })
-      .catch((err) => log.error('could not record an operation', { operationId: opts.id, err }));
+      error: opts.outcomes.length === 0 ? 'no host is online' : failures || null,
+      completedAt: now,
+      hostOperations: { createMany: { data: opts.outcomes.map((o) => hostRow(o, now)) } },
+    },
+    select: { id: true },
   });
+  track(write.catch((err) => log.error('could not record an operation', { operationId: opts.id, err })));
 }
 
 /** An operation for one host, written before the call so that a crash mid-call leaves a trace. */

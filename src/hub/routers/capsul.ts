@@ -9,7 +9,7 @@ import { sshPublicKey } from '~/contract/ssh-key';
 import { ensureAccount } from '../accounts';
 import { findImage, findSize } from '../catalog';
 import { capsulChanges } from '../events';
-import { createCapsul, destroyCapsul, fleetCapacity, getCapsul, setCapsulState } from '../operations';
+import { createCapsul, destroyCapsul, heardCapacity, refreshCapsul, setCapsulState } from '../operations';
 import { actorProcedure, router, scopeOf, type Actor } from '../trpc';
 import { email } from './auth';
 
@@ -47,13 +47,13 @@ export const capsulRouter = router({
       }
       const ownerEmail = input.owner ?? actor.email;
       if (!ownerEmail) throw new TRPCError({ code: 'BAD_REQUEST', message: 'owner: give the account the capsul is for' });
-      const owner = await ensureAccount(ctx.db, ownerEmail);
-      const keys = input.sshKeyIds.length
-        ? await ctx.db.sshKey.findMany({ where: { id: { in: input.sshKeyIds }, ownerId: owner.id } })
-        : [];
-      if (keys.length !== input.sshKeyIds.length) throw new TRPCError({ code: 'BAD_REQUEST', message: 'sshKeyIds: one of the keys is not yours' });
+      // Everything is checked before anything is written (the owner's account is made on first use).
       const size = input.size ? await findSize(ctx.db, input.size) : undefined;
       const image = await findImage(ctx.db, input.image);
+      const existing = await ctx.db.account.findUnique({ where: { email: ownerEmail }, select: { id: true } });
+      const keys = input.sshKeyIds.length && existing ? await ctx.db.sshKey.findMany({ where: { id: { in: input.sshKeyIds }, ownerId: existing.id } }) : [];
+      if (keys.length !== input.sshKeyIds.length) throw new TRPCError({ code: 'BAD_REQUEST', message: 'sshKeyIds: one of the keys is not yours' });
+      const owner = existing ?? (await ensureAccount(ctx.db, ownerEmail));
       return createCapsul(ctx.db, actor.label, {
         ownerId: owner.id,
         vcpus: input.vcpus ?? size!.vcpus,
@@ -64,11 +64,15 @@ export const capsulRouter = router({
       });
     }),
 
-  /** Whether any online host can take this size now: asked before a create, so the form can say so. */
+  /**
+   * Whether any online host can take this size now, from what each host said with its last heartbeat: asked
+   * before a create (and again whenever the form is looked at), so it reads and writes nothing else.
+   */
   capacity: actorProcedure.input(z.object({ size: catalogId })).query(async ({ ctx, input }) => {
     const size = await findSize(ctx.db, input.size);
-    const result = await fleetCapacity(ctx.db, ctx.actor.label, { memoryMb: size.memoryMb, diskGb: size.diskGb });
-    return { available: result.available, ...(ctx.actor.isAdmin ? { hosts: result.hosts, failed: result.failed, offline: result.offline } : {}) };
+    const hosts = await heardCapacity(ctx.db);
+    const fits = (h: (typeof hosts)[number]) => (h.freeMemoryMb ?? 0) >= size.memoryMb && (h.freeDiskGb ?? 0) >= size.diskGb;
+    return { available: hosts.some(fits), ...(ctx.actor.isAdmin ? { hosts: hosts.map((h) => ({ ...h, available: fits(h) })) } : {}) };
   }),
 
   list: actorProcedure
@@ -91,8 +95,8 @@ export const capsulRouter = router({
     return { ...capsul, imageName: image?.name ?? capsul.image, loginUser: image?.loginUser ?? 'root' };
   }),
 
-  /** Asks the owning host for the capsul's state and address now. */
-  get: actorProcedure.input(z.object({ id: capsulId })).query(({ ctx, input }) => getCapsul(ctx.db, ctx.actor.label, input.id, scopeOf(ctx.actor))),
+  /** Asks the owning host for the capsul's state and address now (recorded, so a mutation). */
+  refresh: actorProcedure.input(z.object({ id: capsulId })).mutation(({ ctx, input }) => refreshCapsul(ctx.db, ctx.actor.label, input.id, scopeOf(ctx.actor))),
 
   setState: actorProcedure
     .input(z.object({ id: capsulId, command: vmCommand }))
@@ -116,8 +120,9 @@ export const capsulRouter = router({
   /** Each change to a capsul this actor may see, as the whole row, pushed over server-sent events. */
   watch: actorProcedure.subscription(async function* ({ ctx, signal }) {
     const scope = scopeOf(ctx.actor);
-    for await (const id of capsulChanges(signal)) {
-      const capsul = await ctx.db.capsul.findFirst({ where: { id, ...scope }, include: { owner: OWNER } });
+    // Changes outside the scope are skipped before anything is read.
+    for await (const change of capsulChanges((c) => !scope.ownerId || c.ownerId === scope.ownerId, signal)) {
+      const capsul = await ctx.db.capsul.findFirst({ where: { id: change.id, ...scope }, include: { owner: OWNER } });
       if (capsul) yield capsul;
     }
   }),

@@ -106,6 +106,17 @@ export class FakeHypervisor implements Hypervisor {
     return { id: vm.id, state: vm.state, ipv4: vm.ipv4 };
   }
 
+  async resume(spec: CreateInput, log: Logger): Promise<CapsulDetail> {
+    const vm = this.vms.get(spec.id);
+    if (!vm) return this.create(spec, log);
+    if (vm.state !== 'running') {
+      await sleep(this.opts.createMs);
+      vm.state = 'running';
+      await this.save();
+    }
+    return { id: vm.id, state: vm.state, ipv4: vm.ipv4 };
+  }
+
   async setState(id: string, command: VmCommand): Promise<VmState> {
     const vm = this.vms.get(id);
     if (!vm) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');

@@ -20,6 +20,12 @@ export interface Hypervisor {
   get(id: string): Promise<CapsulDetail | null>;
   /** Builds and boots the capsul; resolves once it runs and has an address. Cleans up after itself on failure. */
   create(spec: CreateInput, log: Logger): Promise<CapsulDetail>;
+  /**
+   * Finishes a create an earlier run of the spoke began (a restart or a crash mid-build): reuses the domain
+   * when it is defined (starting it if it is not running), builds it again from the start when it is not.
+   * Resolves once it runs and has an address; throws when the hypervisor cannot say (never guessing "gone").
+   */
+  resume(spec: CreateInput, log: Logger): Promise<CapsulDetail>;
   setState(id: string, command: VmCommand, log?: Logger): Promise<VmState>;
   /** Idempotent: a capsul that is not there is already destroyed. */
   destroy(id: string, log?: Logger): Promise<void>;

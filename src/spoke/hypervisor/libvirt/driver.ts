@@ -230,6 +230,22 @@ export class LibvirtHypervisor implements Hypervisor {
     }
   }
 
+  async resume(spec: CreateInput, log: Logger): Promise<CapsulDetail> {
+    assertCapsulId(spec.id);
+    const state = await this.domstate(spec.id); // a virsh that fails or times out throws: never taken for "gone"
+    if (state === null) {
+      // Never defined: whatever the interrupted create made before that is its own; start it again.
+      const p = this.paths(spec.id);
+      await Promise.all([p.disk, p.seed, p.xml, p.consoleLog].map((f) => rm(f, { force: true })));
+      this.virtualSizes.delete(p.disk);
+      log.info('resume: the domain was never defined; creating it again', { capsulId: spec.id });
+      return this.create(spec, log);
+    }
+    if (toVmState(state) !== 'running') await this.virsh(['start', spec.id]);
+    log.info('resume: the domain is there; waiting for its DHCP lease', { capsulId: spec.id });
+    return { id: spec.id, state: 'running', ...(await this.waitForAddress(spec.id)) };
+  }
+
   /**
    * Polls the DHCP lease every 250 ms, up to the ready timeout, with one virsh call per poll: `domifaddr`
    * fails with "not running" if the guest stopped, which ends the wait. The guest boots on the same cores,

@@ -1,0 +1,71 @@
+// A hub that is told to stop (SIGTERM, `systemctl restart`) loses nothing it accepted. It stops in phases:
+// - draining: new requests from browsers and the CLI are answered 503 (procedures through the tRPC
+//   middleware in trpc.ts, pages here); requests in flight finish, and spokes' calls (claims, completions,
+//   heartbeats) are still served, since the creates in flight wait on those claims;
+// - closing: once nothing from browsers or the CLI is in flight (or the grace is over), everything new is
+//   answered 503 (a spoke keeps its completion and delivers it to the next hub) and the last calls finish.
+// Live-update streams do not hold a stop up: they are ended when draining starts (browsers reconnect).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { processSingleton } from '~/lib/process-singleton';
+
+export type HubPhase = 'serving' | 'draining' | 'closing';
+
+const state = processSingleton('hubPhase', () => ({ phase: 'serving' as HubPhase }));
+
+export function hubPhase(): HubPhase {
+  return state.phase;
+}
+
+const SPOKE_CALLS = '/api/trpc/spoke.';
+/** Stamped on a procedure call that arrived while the hub drains (any value a client sent is removed). */
+export const REFUSED_HEADER = 'x-capsul-hub-stopping';
+const STREAMS = '/api/trpc/capsul.watch';
+
+/** What the hub's server has in flight, and the phases of its stop. */
+export class Drain {
+  private readonly fromPeople = new Set<ServerResponse>();
+  private readonly fromSpokes = new Set<ServerResponse>();
+  private readonly streams = new Set<ServerResponse>();
+
+  /** Tracks a request; true when the caller may go on and serve it, false when it was answered 503 here. */
+  admit(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '';
+    const fromSpoke = url.startsWith(SPOKE_CALLS);
+    const phase = state.phase;
+    delete req.headers[REFUSED_HEADER];
+    if (phase !== 'serving') res.setHeader('connection', 'close');
+    if (phase === 'draining' && !fromSpoke) req.headers[REFUSED_HEADER] = '1';
+    // Procedures are refused by the tRPC middleware (an error clients can read); pages and the rest here.
+    if (phase === 'closing' || (phase === 'draining' && !fromSpoke && !url.startsWith('/api/trpc/'))) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' }).end('Capsul is restarting; try again in a few seconds.\n');
+      return false;
+    }
+    const set = url.startsWith(STREAMS) ? this.streams : fromSpoke ? this.fromSpokes : this.fromPeople;
+    set.add(res);
+    res.once('close', () => set.delete(res));
+    return true;
+  }
+
+  /** Draining: ends the live-update streams, then waits up to `withinMs` for people's requests to finish. */
+  async drain(withinMs: number): Promise<void> {
+    state.phase = 'draining';
+    for (const res of this.streams) res.destroy();
+    await settled(this.fromPeople, withinMs);
+  }
+
+  /** Closing: refuses everything new and waits up to `withinMs` for the spokes' calls in flight. */
+  async close(withinMs: number): Promise<void> {
+    state.phase = 'closing';
+    await settled(this.fromSpokes, withinMs);
+  }
+
+  /** How many requests are still in flight (logged at the end of a stop). */
+  inFlight(): number {
+    return this.fromPeople.size + this.fromSpokes.size;
+  }
+}
+
+async function settled(requests: Set<ServerResponse>, withinMs: number): Promise<void> {
+  const end = Date.now() + withinMs;
+  while (requests.size && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
