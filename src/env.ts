@@ -10,6 +10,7 @@ const bool = z
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 const port = z.coerce.number().int().min(1).max(65535);
 const ms = z.coerce.number().int().min(1).max(3_600_000);
+const hours = z.coerce.number().int().min(1).max(10 * 365 * 24);
 const token = z.string().min(32, 'must be at least 32 characters (use `npm run capsul -- token`)').max(512);
 const httpsUrl = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
 const file = z.string().min(1);
@@ -62,6 +63,12 @@ const schema = z
     // On SIGTERM, how long requests in flight (creates waiting on their offers, claims, completions) get to
     // finish while new ones are answered 503; then the hub exits. Keep it under the service's stop timeout.
     HUB_STOP_GRACE_MS: ms.default(20_000),
+    // Retention (operations/retention.ts), run every RETENTION_PERIOD_MS: successful reads (list, capacity,
+    // get) are kept READ_RETENTION_HOURS, drift reports RECONCILIATION_RETENTION_HOURS (the newest always).
+    // Creates, destroys, power actions and failed operations are never pruned.
+    RETENTION_PERIOD_MS: ms.default(10 * 60_000),
+    READ_RETENTION_HOURS: hours.default(7 * 24),
+    RECONCILIATION_RETENTION_HOURS: hours.default(30 * 24),
 
     // both
     HUB_TOKEN: token.optional(),

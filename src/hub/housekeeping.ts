@@ -1,4 +1,5 @@
-// The hub's periodic work, run by the leading hub only (leader.ts): heartbeats, the reaper, reconciliation.
+// The hub's periodic work, run by the leading hub only (leader.ts): heartbeats, the reaper, reconciliation,
+// retention.
 import { env } from '~/env';
 import { every } from '~/lib/every';
 import type { Logger } from '~/lib/log';
@@ -6,15 +7,24 @@ import type { Db } from './db/client';
 import { startHeartbeats } from './heartbeat';
 import { reapStuckOperations } from './operations/reaper';
 import { reconcile } from './operations/reconcile';
+import { pruneOldRows } from './operations/retention';
+
+const HOUR = 3_600_000;
 
 export function startHousekeeping(db: Db, log: Logger): () => void {
   const e = env();
   const heartbeats = startHeartbeats(db, { periodMs: e.HEARTBEAT_PERIOD_MS, deadlineMs: e.SPOKE_CALL_TIMEOUT_MS, log });
   const reaper = every(e.REAPER_PERIOD_MS, e.REAPER_PERIOD_MS, () => reapStuckOperations(db, log), log, 'reaper round');
   const reconciliation = every(e.RECONCILE_PERIOD_MS, Math.min(e.RECONCILE_PERIOD_MS, 60_000), () => reconcile(db, 'system'), log, 'reconciliation');
+  const windows = { readsMs: e.READ_RETENTION_HOURS * HOUR, reconciliationsMs: e.RECONCILIATION_RETENTION_HOURS * HOUR };
+  const retention = every(e.RETENTION_PERIOD_MS, Math.min(e.RETENTION_PERIOD_MS, 60_000), async () => {
+    const pruned = await pruneOldRows(db, windows);
+    if (Object.values(pruned).some((n) => n > 0)) log.info('retention: old rows deleted', pruned);
+  }, log, 'retention');
   return () => {
     heartbeats.stop();
     reaper();
     reconciliation();
+    retention();
   };
 }

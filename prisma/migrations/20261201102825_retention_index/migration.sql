@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "Operation_kind_state_createdAt_idx" ON "Operation"("kind", "state", "createdAt");
