@@ -70,8 +70,8 @@ export class Spoke {
       claimed = await this.claim(spec.operationId);
     } catch (err) {
       if (this.stopping.signal.aborted) return false; // settled on the next start
-      log.info('interrupted offer: the create is not this host\'s to build', { reason: errorMessage(err) });
       await rm(file, { force: true });
+      log.info('interrupted offer: the create is not this host\'s to build', { reason: errorMessage(err) });
       return false;
     }
     log.info('resuming an interrupted build');

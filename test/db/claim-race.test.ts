@@ -79,7 +79,7 @@ for (const kind of ['pglite', 'postgresql'] as const) {
       await assert.rejects(callerFor(database, HOSTS[5]!).spoke.claimOperation({ operationId }), { code: 'NOT_FOUND' });
     });
 
-    test('an operation never written is NOT_FOUND at once; the owner asking again after the create ended gets it only while it is its to build', async () => {
+    test('an operation never written is NOT_FOUND at once; the owner asking again gets it only while it is its to build', async () => {
       await assert.rejects(callerFor(database, HOSTS[0]!).spoke.claimOperation({ operationId: randomUUID() }), { code: 'NOT_FOUND' });
 
       const owner = HOSTS[0]!;
@@ -97,7 +97,12 @@ for (const kind of ['pglite', 'postgresql'] as const) {
       const { operationId: reaped } = await offerToAll(database, HOSTS.slice(0, 2));
       await ask(reaped);
       await database.db.operation.update({ where: { id: reaped }, data: { state: 'failed', error: 'past its deadline', reapedAt: new Date(), completedAt: new Date() } });
-      await assert.rejects(ask(reaped), { code: 'PRECONDITION_FAILED' }, 'ended by the reaper: not to be built any more');
+      assert.deepEqual((await ask(reaped)).operationId, reaped, 'ended by the reaper for its silence: the owner may still finish it');
+
+      const { operationId: failed } = await offerToAll(database, HOSTS.slice(0, 2));
+      await ask(failed);
+      await database.db.operation.update({ where: { id: failed }, data: { state: 'failed', error: 'the build failed', completedAt: new Date() } });
+      await assert.rejects(ask(failed), { code: 'PRECONDITION_FAILED' }, 'reported failed by its owner: nothing more to build');
     });
 
     test('a claim with another host\'s token is refused before it touches the operation', async () => {

@@ -47,7 +47,7 @@ describe('fault: the hub stops while spokes deliver completions', () => {
     const recovery = Date.now() - back;
 
     // Log lines reach us through the processes' pipes, after the rows changed: wait for each, then count.
-    const applied = (c: (typeof created)[number]) => count(hub.proc.logs(), new RegExp(`"msg":"create completed".*"operationId":"${c.operationId}"`));
+    const applied = (c: (typeof created)[number]) => count(hub.proc.logs(), new RegExp(`(?=.*"msg":"create completed")(?=.*"operationId":"${c.operationId}")`));
     const acknowledged = (c: (typeof created)[number]) =>
       count(spokes.find((s) => s.hostId === c.hostId)!.proc.logs(), new RegExp(`completion acknowledged.*${c.operationId}|${c.operationId}.*completion acknowledged`));
     await until('a "create completed" line for each, and its acknowledgement', async () => created.every((c) => applied(c) >= 1 && acknowledged(c) >= 1), 10_000, 50);

@@ -30,7 +30,7 @@ describe('fault: the leader connection is killed while the hub lives', () => {
   const leaderSessions = async () =>
     (await observer.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [leaderApplicationName(hub.proc.child.pid)])).rows.map((r) => r.pid);
   const lockHolders = async () =>
-    (await observer.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted", [LEADER_LOCK_KEY])).rows.map((r) => r.pid);
+    (await observer.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", [LEADER_LOCK_KEY])).rows.map((r) => r.pid);
   const takes = () => hub.proc.logs().split('\n').filter((l) => l.includes('"msg":"leader: this hub runs the periodic work')).length;
   const losses = () => hub.proc.logs().split('\n').filter((l) => l.includes('"msg":"leader: lost the lock')).length;
 

@@ -47,12 +47,14 @@ async function claim(db: Db, hostId: string, operationId: string): Promise<Creat
   // Lost, asked twice, or never offered: say which.
   const offer = await db.hostOperation.findUnique({
     where: { operationId_hostId: { operationId, hostId } },
-    select: { operation: { select: { state: true, hostId: true, payload: true } } },
+    select: { operation: { select: { state: true, hostId: true, payload: true, reapedAt: true } } },
   });
   if (!offer) throw new TRPCError({ code: 'NOT_FOUND', message: `operation ${operationId} was not offered to host ${hostId}` });
   const op = offer.operation;
-  // The owner asking again, while the create is still its to build (or built).
-  if (op.hostId === hostId && (op.state === 'assigned' || op.state === 'completed')) return createInput.parse(op.payload);
+  // The owner asking again, while the create is its to build: still open, built already, or ended by the
+  // reaper for its silence (the owner's report still wins over that verdict, complete.ts).
+  const stillOwners = op.state === 'assigned' || op.state === 'completed' || (op.state === 'failed' && op.reapedAt);
+  if (op.hostId === hostId && stillOwners) return createInput.parse(op.payload);
   if (op.hostId && op.hostId !== hostId) throw new TRPCError({ code: 'CONFLICT', message: `operation ${operationId} is assigned to another host` });
   if (op.state === 'conflict') throw new TRPCError({ code: 'CONFLICT', message: `operation ${operationId} ended in a conflict; nothing is to be built for it` });
   throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `operation ${operationId} is no longer open (${op.state})` });
