@@ -22,7 +22,7 @@ async function hypervisorCall<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof HypervisorError) {
-      const code = err.kind === 'not_found' ? 'NOT_FOUND' : err.kind === 'precondition' ? 'PRECONDITION_FAILED' : 'INTERNAL_SERVER_ERROR';
+      const code = err.kind === 'not_found' ? 'NOT_FOUND' : err.kind === 'precondition' ? 'PRECONDITION_FAILED' : err.kind === 'unavailable' ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR';
       throw new TRPCError({ code, message: err.message, cause: err });
     }
     throw err;

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '~/lib/atomic-write';
 import { errorMessage, type Logger } from '~/lib/log';
 import { trpcErrorCode } from '~/lib/trpc-errors';
 import type { HubClient } from './hub-client';
-import type { HostResources, Hypervisor, MeasuredResources } from './hypervisor/types';
+import { HypervisorError, type HostResources, type Hypervisor, type MeasuredResources } from './hypervisor/types';
 import { backoffMs, type Outbox } from './outbox';
 
 type Size = { memoryMb: number; diskGb: number };
@@ -185,9 +185,15 @@ export class Spoke {
   private async build(spec: CreateInput, log: Logger, resuming: boolean): Promise<void> {
     let result: CompletionResult;
     try {
-      const vm = resuming ? await this.hypervisor.resume(spec, log) : await this.hypervisor.create(spec, log);
+      const vm = resuming ? await this.resumeWhenAnswered(spec, log) : await this.hypervisor.create(spec, log);
       result = { ok: true, state: vm.state, ipv4: vm.ipv4, ipv6: vm.ipv6 };
     } catch (err) {
+      if (err instanceof HypervisorError && err.kind === 'unavailable') {
+        // Stopping while the hypervisor still does not answer: the journal stays, the next start goes on.
+        log.warn('build left for the next start: the hypervisor did not answer', { err });
+        this.reserved.delete(spec.id);
+        return;
+      }
       log.error('create failed', { err });
       result = { ok: false, error: errorMessage(err).slice(0, 4000) };
     } finally {
@@ -195,6 +201,22 @@ export class Spoke {
     }
     await this.outbox.add({ operationId: spec.operationId, result });
     await rm(this.journalOf(spec.operationId), { force: true });
+  }
+
+  /**
+   * Resumes an interrupted build, asking again (with backoff) while the hypervisor cannot say what is there:
+   * a slow libvirt after a restart must neither fail a healthy capsul nor have it rebuilt over itself.
+   */
+  private async resumeWhenAnswered(spec: CreateInput, log: Logger) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.hypervisor.resume(spec, log);
+      } catch (err) {
+        if (!(err instanceof HypervisorError && err.kind === 'unavailable') || this.stopping.signal.aborted) throw err;
+        log.warn('resume: the hypervisor did not answer; asking again', { attempt: attempt + 1, err });
+        await sleep(backoffMs(attempt, 250, 10_000), undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      }
+    }
   }
 
   /** Tells the hub this spoke is alive (and which driver it runs); throws when the hub does not answer. */

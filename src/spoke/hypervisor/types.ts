@@ -23,7 +23,8 @@ export interface Hypervisor {
   /**
    * Finishes a create an earlier run of the spoke began (a restart or a crash mid-build): reuses the domain
    * when it is defined (starting it if it is not running), builds it again from the start when it is not.
-   * Resolves once it runs and has an address; throws when the hypervisor cannot say (never guessing "gone").
+   * Resolves once it runs and has an address. When the hypervisor cannot say whether the domain is there, it
+   * throws a HypervisorError of kind `unavailable` (never guessing "gone").
    */
   resume(spec: CreateInput, log: Logger): Promise<CapsulDetail>;
   setState(id: string, command: VmCommand, log?: Logger): Promise<VmState>;
@@ -31,12 +32,15 @@ export interface Hypervisor {
   destroy(id: string, log?: Logger): Promise<void>;
 }
 
-/** An error the spoke reports as such (a missing capsul, a state change that makes no sense). */
+/**
+ * An error the spoke reports as such: a missing capsul, a state change that makes no sense, a step that
+ * failed, or a hypervisor that did not answer at all (`unavailable`: it says nothing about the VM).
+ */
 export class HypervisorError extends Error {
   override name = 'HypervisorError';
   constructor(
     message: string,
-    readonly kind: 'not_found' | 'precondition' | 'failed' = 'failed',
+    readonly kind: 'not_found' | 'precondition' | 'failed' | 'unavailable' = 'failed',
   ) {
     super(message);
   }

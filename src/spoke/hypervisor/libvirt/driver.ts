@@ -232,7 +232,10 @@ export class LibvirtHypervisor implements Hypervisor {
 
   async resume(spec: CreateInput, log: Logger): Promise<CapsulDetail> {
     assertCapsulId(spec.id);
-    const state = await this.domstate(spec.id); // a virsh that fails or times out throws: never taken for "gone"
+    // A virsh that fails or times out says nothing about the domain: never taken for "gone".
+    const state = await this.domstate(spec.id).catch((err) => {
+      throw new HypervisorError(`libvirt did not say whether ${spec.id} exists: ${errorMessage(err)}`, 'unavailable');
+    });
     if (state === null) {
       // Never defined: whatever the interrupted create made before that is its own; start it again.
       const p = this.paths(spec.id);
