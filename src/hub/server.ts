@@ -2,6 +2,7 @@
 // HTTPS server with /api/trpc (api.ts) in front of the Next.js console, and the periodic work (heartbeats,
 // reaper, reconciliation) while this hub leads (leader.ts).
 import https from 'node:https';
+import net from 'node:net';
 import next from 'next';
 import type { Env } from '~/env';
 import { httpsFetch } from '~/lib/https-fetch';
@@ -54,6 +55,7 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
     else void handle(req, res);
   });
   server.keepAliveTimeout = 60_000;
+  server.on('secureConnection', () => drain.connected());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: env.PORT, host: env.BIND_ADDRESS, backlog: 4096 }, () => resolve());
@@ -75,8 +77,9 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
       const left = () => Math.max(1000, env.HUB_STOP_GRACE_MS - (Date.now() - started));
       await drain.drain(env.HUB_STOP_GRACE_MS);
       await leadership.stop();
-      server.close();
-      server.closeIdleConnections();
+      // No new connections. net's close, not http's: http's also drops every connection that has not sent a
+      // request yet, including one whose first request is on its way, which that client would see cut.
+      net.Server.prototype.close.call(server);
       await drain.close(left());
       const inFlight = drain.inFlight();
       server.closeAllConnections();
