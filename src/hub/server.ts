@@ -13,6 +13,7 @@ import { openDatabase } from './db/open';
 import { METRICS_PATH, serveMetrics } from '~/lib/metrics-endpoint';
 import { API_PREFIX, createHubApiHandler } from './api';
 import { stampClientAddress } from './client-address';
+import { securityHeaders } from './security-headers';
 import { seedCatalogs } from './db/seed';
 import { startHousekeeping } from './housekeeping';
 import { leadWhileHoldingLock } from './leader';
@@ -43,8 +44,10 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   await app.prepare();
   const handle = app.getRequestHandler();
   const api = createHubApiHandler();
+  const secure = securityHeaders(env.PUBLIC_URL, [API_PREFIX, METRICS_PATH]);
   const server = https.createServer({ cert: tls.cert, key: tls.key, noDelay: true }, (req, res) => {
     stampClientAddress(req, env.TRUST_PROXY);
+    secure(req, res);
     if (req.url?.startsWith(API_PREFIX)) api(req, res);
     else if (req.url === METRICS_PATH) serveMetrics(req, res, env.METRICS_TOKEN);
     else void handle(req, res);
