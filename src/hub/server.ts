@@ -12,6 +12,7 @@ import { setDatabase } from './db/client';
 import { openDatabase } from './db/open';
 import { METRICS_PATH, serveMetrics } from '~/lib/metrics-endpoint';
 import { API_PREFIX, createHubApiHandler } from './api';
+import { sayHowSignInWorks } from './auth/mail';
 import { stampClientAddress } from './client-address';
 import { securityHeaders } from './security-headers';
 import { seedCatalogs } from './db/seed';
@@ -58,6 +59,7 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
     server.listen({ port: env.PORT, host: env.BIND_ADDRESS, backlog: 4096 }, () => resolve());
   });
   hubLog.info('hub listening', { url: `https://${env.BIND_ADDRESS}:${env.PORT}`, database: database.kind });
+  sayHowSignInWorks(env, hubLog);
 
   const leadership = leadWhileHoldingLock({
     databaseUrl: env.DATABASE_URL,
