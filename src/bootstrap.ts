@@ -4,7 +4,8 @@
 // the environment always win. This runs before anything reads `env()`.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseEnv } from './env';
+import { z } from 'zod';
+import { EnvError, parseEnv } from './env';
 import { newToken } from './lib/tokens';
 
 type Secrets = { hubToken?: string; adminToken?: string; localSpokeToken?: string };
@@ -13,13 +14,34 @@ export function secretsFile(dataDir: string): string {
   return path.join(dataDir, 'secrets.json');
 }
 
+const secretsShape = z.object({ hubToken: z.string().optional(), adminToken: z.string().optional(), localSpokeToken: z.string().optional() });
+
+/**
+ * The kept secrets; none when the file does not exist yet (first start). A file that exists but cannot be
+ * read or parsed stops the start: making new tokens instead would lock out every spoke that joined.
+ */
 export function readSecrets(dataDir: string): Secrets {
+  const file = secretsFile(dataDir);
+  let text: string;
   try {
-    return JSON.parse(readFileSync(secretsFile(dataDir), 'utf8')) as Secrets;
-  } catch {
-    return {};
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new EnvError(`cannot read ${file}: ${(err as Error).message}. ${KEEP_IT}`);
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new EnvError(`${file} is not valid JSON (${(err as Error).message}). ${KEEP_IT}`);
+  }
+  const secrets = secretsShape.safeParse(parsed);
+  if (!secrets.success) throw new EnvError(`${file} does not hold the hub's tokens as expected. ${KEEP_IT}`);
+  return secrets.data;
 }
+
+const KEEP_IT =
+  'Repair it or restore it from a backup; deleting it makes new tokens, and every spoke that joined this hub then refuses it.';
 
 /** Fills missing quick-start values into `target`; returns the names it generated or defaulted. */
 export function fillQuickStartDefaults(target: NodeJS.ProcessEnv = process.env): string[] {

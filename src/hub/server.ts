@@ -13,7 +13,9 @@ import { setDatabase } from './db/client';
 import { openDatabase } from './db/open';
 import { METRICS_PATH, serveMetrics } from '~/lib/metrics-endpoint';
 import { API_PREFIX, createHubApiHandler } from './api';
+import { sayHowSignInWorks } from './auth/mail';
 import { stampClientAddress } from './client-address';
+import { securityHeaders } from './security-headers';
 import { seedCatalogs } from './db/seed';
 import { startHousekeeping } from './housekeeping';
 import { leadWhileHoldingLock } from './leader';
@@ -47,8 +49,10 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   const handle = app.getRequestHandler();
   const api = createHubApiHandler();
   const drain = new Drain();
+  const secure = securityHeaders(env.PUBLIC_URL, [API_PREFIX, METRICS_PATH]);
   const server = https.createServer({ cert: tls.cert, key: tls.key, noDelay: true }, (req, res) => {
     stampClientAddress(req, env.TRUST_PROXY);
+    secure(req, res);
     if (!drain.admit(req, res)) return;
     if (req.url?.startsWith(API_PREFIX)) api(req, res);
     else if (req.url === METRICS_PATH) serveMetrics(req, res, env.METRICS_TOKEN);
@@ -61,6 +65,7 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
     server.listen({ port: env.PORT, host: env.BIND_ADDRESS, backlog: 4096 }, () => resolve());
   });
   hubLog.info('hub listening', { url: `https://${env.BIND_ADDRESS}:${env.PORT}`, database: database.kind });
+  sayHowSignInWorks(env, hubLog);
 
   const leadership = leadWhileHoldingLock({
     databaseUrl: env.DATABASE_URL,

@@ -11,12 +11,12 @@ import superjson from 'superjson';
 import { SPOKE_HOST_ID_HEADER } from '~/contract/hub';
 import { HOST_ID_PATTERN } from '~/contract/ids';
 import { env } from '~/env';
-import { formatError } from '~/lib/trpc-errors';
 import { bearerToken, hashToken, tokenMatches, tokenMatchesHash } from '~/lib/tokens';
 import { readCookie, SESSION_COOKIE } from './auth/cookies';
 import { findSession } from './auth/sessions';
 import { CLIENT_ADDRESS_HEADER } from './client-address';
 import { db, type Db } from './db/client';
+import { formatHubError, forMember } from './error-shape';
 import { isDatabaseUnavailable } from './db/unavailable';
 import { REFUSED_HEADER } from './drain';
 import type { Scope } from './operations';
@@ -33,8 +33,8 @@ export function clientAddress(ctx: HubContext): string {
   return ctx.headers.get(CLIENT_ADDRESS_HEADER) ?? 'unknown';
 }
 
-// 2. initTRPC
-const t = initTRPC.context<HubContext>().create({ transformer: superjson, errorFormatter: formatError });
+// 2. initTRPC (isDev: false whatever NODE_ENV says: no stack trace in any error shape, see error-shape.ts)
+const t = initTRPC.context<HubContext>().create({ transformer: superjson, errorFormatter: formatHubError, isDev: false });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -83,13 +83,15 @@ export type Actor = {
   sessionToken?: string;
 };
 
-/** A browser's mutation must come from the console's own origin (the cookie alone is not enough: CSRF). */
+/**
+ * A browser's mutation must come from the console's own origin, PUBLIC_URL's scheme, host and port (the
+ * cookie alone is not enough: CSRF). Not the Host header: the client chooses it.
+ */
 function sameOrigin(headers: Headers): boolean {
   const origin = headers.get('origin');
-  const host = headers.get('host');
-  if (!origin || !host) return false;
+  if (!origin) return false;
   try {
-    return new URL(origin).host === host;
+    return new URL(origin).origin === new URL(env().PUBLIC_URL).origin;
   } catch {
     return false;
   }
@@ -107,11 +109,18 @@ export const actorProcedure = base.use(async ({ ctx, type, next }) => {
   const session = token ? await findSession(ctx.db, token, env().SESSION_DAYS) : null;
   if (!session || !token) throw unauthorized('sign in first');
   if (type === 'mutation' && !sameOrigin(ctx.headers)) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: 'refused: the request did not come from this site' });
+    const site = new URL(env().PUBLIC_URL).origin;
+    throw new TRPCError({ code: 'FORBIDDEN', message: `refused: the request did not come from this site (${site}, its PUBLIC_URL)` });
   }
   const { email, id } = session.account;
   const actor: Actor = { label: `account:${email}`, isAdmin: env().ADMIN_EMAILS.includes(email), accountId: id, email, sessionToken: token };
-  return next({ ctx: { actor } });
+  const result = await next({ ctx: { actor } });
+  // Hosts' reasons are for admins; a member is told what happened without them (error-shape.ts).
+  if (!result.ok && !actor.isAdmin) {
+    const told = forMember(result.error);
+    if (told !== result.error) throw told;
+  }
+  return result;
 });
 
 export const accountProcedure = actorProcedure.use(({ ctx, next }) => {

@@ -1,5 +1,5 @@
-// One error shape for both tRPC servers (hub and spoke): input errors name each bad field, and an
-// assignment failure carries each host's reason.
+// One error shape for both tRPC servers (hub and spoke): input errors name each bad field, an assignment
+// failure carries each host's reason, and no error carries a stack trace.
 import { TRPCClientError } from '@trpc/client';
 import type { TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
@@ -29,10 +29,13 @@ export function formatError<Shape extends { message: string; data: object }>({ s
       ? error.cause.issues.map((i) => ({ path: i.path.join('.') || '(input)', message: i.message }))
       : null;
   const hosts = error.cause instanceof HostsError ? error.cause.hosts : null;
+  // tRPC adds the stack when it thinks it runs in development (both servers also say `isDev: false`): it
+  // names the server's files, and nobody calling an API needs it. The server's log has it.
+  const { stack: _stack, ...data } = shape.data as Shape['data'] & { stack?: unknown };
   return {
     ...shape,
     // "memoryMb: Too small: expected number to be >=64" rather than a JSON dump of the zod issues.
     message: issues ? issues.map((i) => `${i.path}: ${i.message}`).join('; ') : shape.message,
-    data: { ...shape.data, issues, hosts },
+    data: { ...data, issues, hosts },
   };
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { completeInput, type CompleteInput } from '~/contract/hub';
 import { writeFileAtomic } from '~/lib/atomic-write';
 import { type Logger } from '~/lib/log';
+import { outboxUnreadable } from './metrics';
 
 /** What a delivery attempt ended in: acknowledged, or refused for good (kept aside for an operator). */
 export type Delivery = 'acknowledged' | 'refused';
@@ -79,12 +80,32 @@ export class Outbox {
     this.timers.set(operationId, timer);
   }
 
+  /**
+   * The completion in an operation's file. A file that does not parse (not JSON, or not a completion) would
+   * fail the same way on every retry: it is moved to outbox/unreadable for an operator, and reported.
+   */
+  private async read(operationId: string, log: Logger): Promise<CompleteInput | undefined> {
+    const file = this.fileOf(operationId);
+    const text = await readFile(file, 'utf8'); // a read that fails is retried, like a delivery
+    try {
+      return completeInput.parse(JSON.parse(text));
+    } catch (err) {
+      const aside = path.join(this.dir, 'unreadable', path.basename(file));
+      await mkdir(path.dirname(aside), { recursive: true });
+      await rename(file, aside);
+      outboxUnreadable.inc();
+      log.error('outbox: a completion file cannot be parsed; moved to outbox/unreadable for an operator', { file, movedTo: aside, err });
+      return undefined;
+    }
+  }
+
   private async attempt(operationId: string, attempt: number): Promise<void> {
     this.inFlight.add(operationId);
     const log = this.log.child({ operationId });
     let retry = false;
     try {
-      const completion = completeInput.parse(JSON.parse(await readFile(this.fileOf(operationId), 'utf8')));
+      const completion = await this.read(operationId, log);
+      if (!completion) return;
       const delivery = await this.deliver(completion);
       if (delivery === 'acknowledged') {
         await rm(this.fileOf(operationId), { force: true });

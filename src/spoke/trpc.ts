@@ -25,7 +25,8 @@ export function spokeContextFactory(spoke: Spoke, hubToken: string, log: Logger)
   };
 }
 
-const t = initTRPC.context<SpokeContext>().create({ transformer: superjson, errorFormatter: formatError });
+// isDev: false whatever NODE_ENV says: no stack trace in any error shape.
+const t = initTRPC.context<SpokeContext>().create({ transformer: superjson, errorFormatter: formatError, isDev: false });
 
 export const router = t.router;
 /** Every change the hub asks of this host is logged, with the capsul and operation it concerns. */

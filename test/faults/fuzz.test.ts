@@ -20,6 +20,7 @@ const ADMIN_TOKEN = newToken();
 process.env.HUB_ADMIN_TOKEN = ADMIN_TOKEN;
 process.env.LOG_LEVEL = 'error';
 process.env.SPOKE_CALL_TIMEOUT_MS = '500';
+process.env.PUBLIC_URL = 'https://hub.test'; // the origin the account's calls below come from (CSRF check)
 process.env.BENCH_MODE = 'true'; // so the bench procedures validate their input (they are refused without it)
 
 type Kind = 'id' | 'text' | 'int' | 'count' | 'enum' | 'bool' | 'uuid' | 'keys' | 'object';

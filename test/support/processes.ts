@@ -167,6 +167,7 @@ export async function startHubProcess(opts: {
   const hubToken = opts.same?.hubToken ?? newToken();
   const adminToken = opts.same?.adminToken ?? newToken();
   const bind = opts.bind ?? '127.0.0.1';
+  const url = `https://${bind}:${port}`;
   const proc = await CapsulProcess.start(opts.name ?? 'hub', {
     HUB_MODE: 'true',
     SPOKE_MODE: 'false',
@@ -181,10 +182,12 @@ export async function startHubProcess(opts: {
     HEARTBEAT_PERIOD_MS: '1000',
     ONLINE_WINDOW_MS: '10000',
     SPOKE_CALL_TIMEOUT_MS: '5000',
+    // Tests sign in with the links the hub writes to its log (support/accounts.ts), and call it by `url`.
+    DEV_MODE: 'true',
+    PUBLIC_URL: url,
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   }, { command: opts.command });
-  const url = `https://${bind}:${port}`;
   const admin = createHubAdminClient({ hubUrl: url, adminToken, ca: readFileSync(opts.tls.caFile) });
   return { proc, url, port, hubToken, adminToken, dataDir, admin };
 }

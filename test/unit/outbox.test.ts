@@ -1,12 +1,13 @@
 // The spoke's outbox of completions: written to disk before delivery, retried until acknowledged,
 // resumed after a restart, set aside when the hub refuses it for good.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { CompleteInput } from '~/contract/hub';
-import { log } from '~/lib/log';
+import { log, type Logger } from '~/lib/log';
+import { registry } from '~/lib/metrics';
 import { backoffMs, Outbox, type Delivery } from '~/spoke/outbox';
 
 const quiet = log;
@@ -89,6 +90,32 @@ describe('outbox', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(calls, 1);
     assert.equal(outbox.pending(), 0);
+    outbox.stop();
+  });
+
+  test('a completion file that cannot be parsed is set aside in unreadable/ and reported, not retried', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'outbox-'));
+    const names = ['not-json', 'not-a-completion'].map((n, i) => `${completion(10 + i).operationId}.json`);
+    await writeFile(path.join(dir, names[0]!), '{"operationId": "00000000-0000-4000-8000-00000000001');
+    await writeFile(path.join(dir, names[1]!), JSON.stringify({ operationId: 'x', result: 'done' }));
+    const errors: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const recording: Logger = { ...quiet, error: (msg, fields) => errors.push({ msg, fields }), child: () => recording };
+    let calls = 0;
+    const outbox = new Outbox(dir, async () => {
+      calls++;
+      return 'acknowledged';
+    }, recording);
+    assert.equal(await outbox.start(), 2);
+    await until(async () => (await readdir(path.join(dir, 'unreadable')).catch(() => [])).length === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(calls, 0, 'nothing was delivered');
+    assert.equal(outbox.pending(), 0, 'nothing is waiting for a retry');
+    assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.json')), []);
+    for (const name of names) {
+      assert.ok(errors.some((e) => String(e.fields?.file).endsWith(name)), `an error line names ${name}`);
+    }
+    const counted = (await registry.getSingleMetric('capsul_spoke_outbox_unreadable_total')?.get())?.values[0]?.value;
+    assert.equal(counted, 2);
     outbox.stop();
   });
 });

@@ -5,7 +5,7 @@ import { env } from '~/env';
 import { hashToken, newToken } from '~/lib/tokens';
 import type { Db } from '../db/client';
 import { ensureAccount } from '../accounts';
-import { sendMail } from './mail';
+import { canSendMail, sendMail } from './mail';
 import { createSession } from './sessions';
 
 export const LINK_MINUTES = 15;
@@ -13,6 +13,9 @@ export const LINK_MINUTES = 15;
 export const RATE_LIMIT_WINDOW_MS = 15 * 60 * 1000;
 
 export async function requestLoginLink(db: Db, email: string, clientAddress: string): Promise<void> {
+  if (!canSendMail()) {
+    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'email: this hub cannot send sign-in links yet (its operator has not set SMTP_URL)' });
+  }
   const since = new Date(Date.now() - RATE_LIMIT_WINDOW_MS);
   const [forEmail, forAddress] = await Promise.all([
     db.loginToken.count({ where: { email, createdAt: { gte: since } } }),

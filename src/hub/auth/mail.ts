@@ -1,8 +1,9 @@
-// Outgoing mail. With SMTP_URL, through nodemailer; without it, the message is written to the hub's log
-// (the quick start's way to sign in) and, with DEV_MODE, kept for the /dev/mailbox page.
+// Outgoing mail. With SMTP_URL, through nodemailer. Without it, only with DEV_MODE (a local try, the quick
+// start): the message is written to the hub's log and kept for the /dev/mailbox page. A hub with neither
+// cannot mail sign-in links, and says so at start (`sayHowSignInWorks`) and to whoever asks for one.
 import nodemailer, { type Transporter } from 'nodemailer';
-import { env } from '~/env';
-import { log } from '~/lib/log';
+import { env, type Env } from '~/env';
+import { log, type Logger } from '~/lib/log';
 import { processSingleton } from '~/lib/process-singleton';
 
 export type Mail = { to: string; subject: string; text: string; sentAt: Date };
@@ -13,6 +14,11 @@ export function devMailbox(): Mail[] {
   return state.devMailbox;
 }
 
+/** Whether mail goes anywhere: to an SMTP server, or (DEV_MODE) to the log and the local mailbox. */
+export function canSendMail(): boolean {
+  return !!env().SMTP_URL || env().DEV_MODE;
+}
+
 export async function sendMail(mail: Omit<Mail, 'sentAt'>): Promise<void> {
   const { SMTP_URL, MAIL_FROM, DEV_MODE } = env();
   if (SMTP_URL) {
@@ -20,10 +26,20 @@ export async function sendMail(mail: Omit<Mail, 'sentAt'>): Promise<void> {
     await state.mailer.sendMail({ from: MAIL_FROM, to: mail.to, subject: mail.subject, text: mail.text });
     return;
   }
-  log.info('mail (no SMTP_URL configured, so it is written here)', { to: mail.to, subject: mail.subject, text: mail.text });
-  if (DEV_MODE) {
-    const box = devMailbox();
-    box.unshift({ ...mail, sentAt: new Date() });
-    box.length = Math.min(box.length, 50);
+  // The text holds a sign-in link, which signs anyone in who reads it: never in a production log.
+  if (!DEV_MODE) throw new Error('no SMTP_URL is configured, and without DEV_MODE mail is not written to the log');
+  log.info('mail (no SMTP_URL configured; DEV_MODE, so it is written here)', { to: mail.to, subject: mail.subject, text: mail.text });
+  const box = devMailbox();
+  box.unshift({ ...mail, sentAt: new Date() });
+  box.length = Math.min(box.length, 50);
+}
+
+/** At start: how people will get their sign-in links, in plain words when nobody can. */
+export function sayHowSignInWorks(config: Env, hubLog: Logger): void {
+  if (config.SMTP_URL) return;
+  if (config.DEV_MODE) {
+    hubLog.warn('DEV_MODE is on and SMTP_URL is not set: sign-in links are written to this log and shown on /dev/mailbox (to browsers on this machine only). Not for production.');
+  } else {
+    hubLog.error('nobody can sign in to the console: SMTP_URL is not set, so sign-in links cannot be mailed. Set SMTP_URL (smtp://user:password@host:587 or smtps://…:465), or DEV_MODE=true for a local try (links then go to this log).');
   }
 }

@@ -9,6 +9,7 @@ import { sshPublicKey } from '~/contract/ssh-key';
 import { ensureAccount } from '../accounts';
 import { findImage, findSize } from '../catalog';
 import { capsulChanges } from '../events';
+import { storedErrorFor } from '../error-shape';
 import { createCapsul, destroyCapsul, heardCapacity, refreshCapsul, setCapsulState } from '../operations';
 import { actorProcedure, router, scopeOf, type Actor } from '../trpc';
 import { email } from './auth';
@@ -92,7 +93,7 @@ export const capsulRouter = router({
     const capsul = await ctx.db.capsul.findFirst({ where: { id: input.id, ...scopeOf(ctx.actor) }, include: { owner: OWNER } });
     if (!capsul) throw new TRPCError({ code: 'NOT_FOUND', message: `no capsul ${input.id}` });
     const image = await ctx.db.osImage.findUnique({ where: { id: capsul.image }, select: { name: true, loginUser: true } });
-    return { ...capsul, imageName: image?.name ?? capsul.image, loginUser: image?.loginUser ?? 'root' };
+    return { ...capsul, error: storedErrorFor(ctx.actor, capsul.error), imageName: image?.name ?? capsul.image, loginUser: image?.loginUser ?? 'root' };
   }),
 
   /** Asks the owning host for the capsul's state and address now (recorded, so a mutation). */
@@ -109,12 +110,13 @@ export const capsulRouter = router({
   operations: actorProcedure.input(z.object({ id: capsulId })).query(async ({ ctx, input }) => {
     const capsul = await ctx.db.capsul.findFirst({ where: { id: input.id, ...scopeOf(ctx.actor) }, select: { id: true } });
     if (!capsul) throw new TRPCError({ code: 'NOT_FOUND', message: `no capsul ${input.id}` });
-    return ctx.db.operation.findMany({
+    const operations = await ctx.db.operation.findMany({
       where: { capsulId: input.id },
       orderBy: { createdAt: 'desc' },
       take: 50,
       select: { id: true, kind: true, state: true, error: true, actor: true, createdAt: true, completedAt: true, hostId: true },
     });
+    return operations.map((o) => ({ ...o, error: storedErrorFor(ctx.actor, o.error) }));
   }),
 
   /** Each change to a capsul this actor may see, as the whole row, pushed over server-sent events. */
@@ -123,7 +125,7 @@ export const capsulRouter = router({
     // Changes outside the scope are skipped before anything is read.
     for await (const change of capsulChanges((c) => !scope.ownerId || c.ownerId === scope.ownerId, signal)) {
       const capsul = await ctx.db.capsul.findFirst({ where: { id: change.id, ...scope }, include: { owner: OWNER } });
-      if (capsul) yield capsul;
+      if (capsul) yield { ...capsul, error: storedErrorFor(ctx.actor, capsul.error) };
     }
   }),
 });

@@ -1,15 +1,21 @@
 import type { Metadata } from 'next';
+import { headers } from 'next/headers';
 import { notFound } from 'next/navigation';
 import { formatTime } from '~/components/format';
 import { env } from '~/env';
 import { devMailbox } from '~/hub/auth/mail';
+import { CLIENT_ADDRESS_HEADER, isLoopbackAddress } from '~/hub/client-address';
 
 export const metadata: Metadata = { title: 'Local mailbox' };
 export const dynamic = 'force-dynamic';
 
-/** Development only (DEV_MODE, no SMTP_URL): the mail the hub would have sent, with its links. */
-export default function MailboxPage() {
+/**
+ * Development only (DEV_MODE, no SMTP_URL): the mail the hub would have sent, with its links. Only to a
+ * browser on this machine: the links sign anyone in, and a hub bound to 0.0.0.0 is reachable from the LAN.
+ */
+export default async function MailboxPage() {
   if (!env().DEV_MODE || env().SMTP_URL) notFound();
+  if (!isLoopbackAddress((await headers()).get(CLIENT_ADDRESS_HEADER))) notFound();
   const mails = devMailbox();
   return (
     <main id="main">
