@@ -40,13 +40,13 @@ describe('tokens', () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'capsul-bootstrap-'));
     const legacy = newToken();
     await writeFile(path.join(dataDir, 'secrets.json'), JSON.stringify({ hubToken: legacy }));
-    const target: NodeJS.ProcessEnv = { DATA_DIR: dataDir };
+    const target = { DATA_DIR: dataDir } as unknown as NodeJS.ProcessEnv;
     fillQuickStartDefaults(target);
     const secrets = JSON.parse(await readFile(path.join(dataDir, 'secrets.json'), 'utf8')) as Record<string, string>;
     assert.equal(target.HUB_SECRET, secrets.hubSecret);
     assert.equal(target.HUB_TOKEN, deriveHubToken(secrets.hubSecret!, 'local', INITIAL_HUB_TOKEN_SALT));
     assert.equal(target.HUB_SHARED_TOKEN, legacy);
-    const hubAlone: NodeJS.ProcessEnv = { DATA_DIR: dataDir, SPOKE_MODE: 'false' };
+    const hubAlone = { DATA_DIR: dataDir, SPOKE_MODE: 'false' } as unknown as NodeJS.ProcessEnv;
     fillQuickStartDefaults(hubAlone);
     assert.equal(hubAlone.HUB_SECRET, secrets.hubSecret, 'the same secret at every start');
     assert.equal(hubAlone.HUB_TOKEN, undefined, 'a hub alone has no HUB_TOKEN');
