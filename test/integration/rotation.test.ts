@@ -5,13 +5,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { SPOKE_HOST_ID_HEADER } from '~/contract/hub';
 import { httpsFetch, type FetchLike } from '~/lib/https-fetch';
+import { newToken } from '~/lib/tokens';
 import { createTestDatabase } from '../support/postgres';
-import { allOnline, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
+import { allOnline, freePort, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
 import { makeTestTls, type TestTls } from '../support/tls';
 
 const HOST = 'rot-1';
+// The one HUB_TOKEN every spoke held before v1.1, for the upgrade test.
+const SHARED = newToken();
 // The hub's heartbeat period in these tests (startHubProcess): 1 s.
 const HEARTBEAT_MS = 1000;
 
@@ -22,7 +26,7 @@ describe('token rotation without downtime', () => {
   let spoke: SpokeHandle;
   let fetch: FetchLike;
 
-  const host = async () => (await hub.admin.host.list.query()).find((h) => h.id === HOST)!;
+  const host = async (id = HOST) => (await hub.admin.host.list.query()).find((h) => h.id === id)!;
   /** The same host's spoke again (same port, folder), with the tokens given. */
   async function restartSpoke(tokens: { hostToken?: string; hubToken?: string }) {
     await spoke.proc.stop();
@@ -42,19 +46,19 @@ describe('token rotation without downtime', () => {
    * Watches the host through `rounds` heartbeat rounds that begin after now: every sample must be online without
    * an error, and the hub logs no failed heartbeat for it.
    */
-  async function staysHealthy(rounds: number) {
+  async function staysHealthy(rounds: number, id = HOST) {
     const from = Date.now();
-    const failedBefore = heartbeatFailures();
+    const failedBefore = heartbeatFailures(id);
     const bad: unknown[] = [];
-    await until(`${rounds} heartbeats of ${HOST} after ${new Date(from).toISOString()}`, async () => {
-      const h = await host();
+    await until(`${rounds} heartbeats of ${id} after ${new Date(from).toISOString()}`, async () => {
+      const h = await host(id);
       if (!h.online || h.lastError !== null) bad.push({ online: h.online, lastError: h.lastError });
       return !!h.lastHealthCheck && h.lastHealthCheck.getTime() >= from + (rounds - 1) * HEARTBEAT_MS;
     }, 30_000, 100);
     assert.deepEqual(bad, [], 'no sample offline or with an error');
-    assert.equal(heartbeatFailures(), failedBefore, 'no failed heartbeat in the hub log');
+    assert.equal(heartbeatFailures(id), failedBefore, 'no failed heartbeat in the hub log');
   }
-  const heartbeatFailures = () => hub.proc.logs().split('\n').filter((l) => l.includes('"msg":"heartbeat failed"') && l.includes(`"hostId":"${HOST}"`)).length;
+  const heartbeatFailures = (id: string) => hub.proc.logs().split('\n').filter((l) => l.includes('"msg":"heartbeat failed"') && l.includes(`"hostId":"${id}"`)).length;
   /** Waits for the heartbeat to fail for this reason, and says when that was first seen. */
   async function failsWith(pattern: RegExp) {
     await until(`${HOST}'s heartbeat failing with ${pattern}`, async () => pattern.test((await host()).lastError ?? ''), 30_000, 100);
@@ -72,7 +76,7 @@ describe('token rotation without downtime', () => {
     tls = await makeTestTls();
     fetch = httpsFetch({ ca: readFileSync(tls.caFile) });
     database = await createTestDatabase();
-    hub = await startHubProcess({ databaseUrl: database.url, tls });
+    hub = await startHubProcess({ databaseUrl: database.url, tls, env: { HUB_SHARED_TOKEN: SHARED } });
     spoke = await startSpokeProcess({ hub, hostId: HOST, tls });
     await allOnline(hub, [HOST]);
     await healthy();
@@ -149,5 +153,40 @@ describe('token rotation without downtime', () => {
     assert.ok((await host()).lastHealthCheck!.getTime() > rotatedAt, 'heartbeats with the old token went through within the window');
     await restartSpoke({ hostToken: rotated.token! });
     await healthy();
+  });
+
+  test('upgrading from one shared HUB_TOKEN: a host from before keeps it until given its own, without going offline', async () => {
+    // A host as the upgrade's migration leaves one: the initial salt, and the shared token as its previous one.
+    const id = 'old-1';
+    const sql = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+    let old: SpokeHandle | undefined;
+    try {
+      const port = await freePort();
+      const added = await hub.admin.host.add.mutate({ id, httpsUrl: `https://127.0.0.1:${port}` });
+      await sql.query(`UPDATE "Host" SET "hubTokenSalt" = 'initial', "previousHubTokenSalt" = 'shared', "previousHubTokenUntil" = NULL WHERE id = $1`, [id]);
+      old = await startSpokeProcess({ hub, hostId: id, tls, port, hostToken: added.token, hubToken: SHARED });
+      await allOnline(hub, [id]);
+      await staysHealthy(2, id);
+      assert.equal((await host(id)).hubToken, 'shared');
+
+      const rotated = await hub.admin.host.rotateHubToken.mutate({ id });
+      assert.deepEqual(rotated.previous, { until: null }, 'the shared token stays, without a deadline, until the spoke takes its own');
+      await staysHealthy(2, id);
+      assert.equal((await host(id)).hubToken, 'shared');
+      const stateDir = old.stateDir;
+      await old.proc.stop();
+      old = await startSpokeProcess({ hub, hostId: id, tls, port, stateDir, hostToken: added.token, hubToken: rotated.hubToken });
+      await until('its own hub token in use', async () => {
+        const h = await host(id);
+        return h.online && h.lastError === null && h.hubToken === 'own';
+      });
+      const list = (token: string) => fetch(`${old!.url}/trpc/list`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal((await list(SHARED)).status, 401);
+      assert.equal((await list(rotated.hubToken)).status, 200);
+    } finally {
+      await old?.proc.stop();
+      await sql.end();
+    }
   });
 });
