@@ -123,13 +123,15 @@ test('an admin adds a host, gives its token to a new spoke, and sees it come onl
   await page.getByRole('button', { name: 'Add host' }).click();
   const env = await page.getByTestId('host-token').textContent();
   const token = /SPOKE_HOST_TOKEN=(\S+)/.exec(env ?? '')?.[1];
+  const hubToken = /HUB_TOKEN=(\S+)/.exec(env ?? '')?.[1];
   expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(hubToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
   await expect(page.locator('tr[data-host="spoke-3"]')).toContainText('offline');
   await shot(page, 'hosts');
 
   const spoke = await CapsulProcess.start('spoke-3', {
     HUB_MODE: 'false', SPOKE_MODE: 'true', SPOKE_PORT: String(port), SPOKE_BIND_ADDRESS: '127.0.0.1',
-    HUB_URL: stack.hub.url, HUB_TOKEN: stack.hub.hubToken, SPOKE_HOST_ID: 'spoke-3', SPOKE_HOST_TOKEN: token!,
+    HUB_URL: stack.hub.url, HUB_TOKEN: hubToken!, SPOKE_HOST_ID: 'spoke-3', SPOKE_HOST_TOKEN: token!,
     SPOKE_DRIVER: 'fake', DATA_DIR: `/tmp/capsul-e2e/spoke-3-${port}`,
     TLS_CERT_FILE: e2eTls.certFile, TLS_KEY_FILE: e2eTls.keyFile, TLS_CA_FILE: e2eTls.caFile,
   });

@@ -1,14 +1,17 @@
-// Quick-start defaults. A hub needs HUB_TOKEN (to call spokes) and HUB_ADMIN_TOKEN (for the CLI); when they
-// are not configured, they are generated once and kept in DATA_DIR/secrets.json (mode 0600). When one process
-// runs both hub and spoke, its local spoke's id, token and URLs are filled in the same way. Values given in
-// the environment always win. This runs before anything reads `env()`.
+// Quick-start defaults. A hub needs HUB_SECRET (each host's hub token is derived from it) and HUB_ADMIN_TOKEN
+// (for the CLI); when they are not configured, they are generated once and kept in DATA_DIR/secrets.json (mode
+// 0600). When one process runs both hub and spoke, its local spoke's id, tokens and URLs are filled in the same
+// way; its HUB_TOKEN is the one the hub derives for it (with the initial salt: its Host row is written later,
+// with the salt column's default). Values given in the environment always win. This runs before anything reads
+// `env()`.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { EnvError, parseEnv } from './env';
-import { newToken } from './lib/tokens';
+import { deriveHubToken, INITIAL_HUB_TOKEN_SALT, newToken } from './lib/tokens';
 
-type Secrets = { hubToken?: string; adminToken?: string; localSpokeToken?: string };
+// hubToken: the one token every spoke held before v1.1, kept to hand over (HUB_SHARED_TOKEN) while upgrading.
+type Secrets = { hubSecret?: string; hubToken?: string; adminToken?: string; localSpokeToken?: string };
 
 export function secretsFile(dataDir: string): string {
   return path.join(dataDir, 'secrets.json');
@@ -62,10 +65,12 @@ export function fillQuickStartDefaults(target: NodeJS.ProcessEnv = process.env):
     }
     return secrets[key]!;
   };
-  fill('HUB_TOKEN', secret('hubToken'));
+  fill('HUB_SECRET', secret('hubSecret'));
   fill('HUB_ADMIN_TOKEN', secret('adminToken'));
+  if (secrets.hubToken) fill('HUB_SHARED_TOKEN', () => secrets.hubToken!);
   if (env.SPOKE_MODE) {
     fill('SPOKE_HOST_ID', () => 'local');
+    fill('HUB_TOKEN', () => deriveHubToken(target.HUB_SECRET!, target.SPOKE_HOST_ID!, INITIAL_HUB_TOKEN_SALT));
     fill('SPOKE_HOST_TOKEN', secret('localSpokeToken'));
     fill('HUB_URL', () => `https://localhost:${env.PORT}`);
     fill('SPOKE_URL', () => `https://localhost:${env.SPOKE_PORT}`);

@@ -34,6 +34,14 @@ const schema = z
     BIND_ADDRESS: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default('0.0.0.0'),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgresql:// URL (unset: embedded PGlite)' }).optional(),
     HUB_ADMIN_TOKEN: token.optional(),
+    // The hub's own secret: each host's hub token (that spoke's HUB_TOKEN) is derived from it. Every hub on one
+    // database needs the same one.
+    HUB_SECRET: token.optional(),
+    // Upgrading from v1.0 only: the one HUB_TOKEN every spoke held then, presented to hosts from before the
+    // upgrade until each has its own (docs/DEPLOYMENT.md, "Upgrading").
+    HUB_SHARED_TOKEN: token.optional(),
+    // How long a rotated token (HUB_TOKEN or SPOKE_HOST_TOKEN) keeps working next to the new one.
+    TOKEN_ROTATION_WINDOW_MS: z.coerce.number().int().min(0).max(30 * 86_400_000).default(86_400_000),
     // The hub's address as people's browsers reach it, for links in mail. Default https://localhost:$PORT.
     PUBLIC_URL: httpsUrl.optional(),
     // Accounts (emails) that may use the admin pages, comma-separated.
@@ -71,7 +79,6 @@ const schema = z
     RECONCILIATION_RETENTION_HOURS: hours.default(30 * 24),
 
     // both
-    HUB_TOKEN: token.optional(),
     // Prometheus: /metrics on the HTTPS port for callers with this bearer token; and/or plain HTTP, no token,
     // on METRICS_ADDRESS (host:port, keep it private, e.g. 127.0.0.1:9464).
     METRICS_TOKEN: token.optional(),
@@ -85,6 +92,8 @@ const schema = z
 
     // spoke
     HUB_URL: httpsUrl.optional(),
+    // This spoke's own token: the only one it accepts from the hub (the hub derives it from HUB_SECRET).
+    HUB_TOKEN: token.optional(),
     SPOKE_HOST_ID: hostId.optional(),
     SPOKE_HOST_TOKEN: token.optional(),
     SPOKE_URL: httpsUrl.optional(),
@@ -133,6 +142,10 @@ const schema = z
     // a spoke on its own must be told.
     if (e.SPOKE_MODE && !e.HUB_MODE) {
       for (const key of ['HUB_URL', 'HUB_TOKEN', 'SPOKE_HOST_ID', 'SPOKE_HOST_TOKEN'] as const) need(key, 'when SPOKE_MODE is on and HUB_MODE is off');
+    }
+    // Since v1.1 HUB_TOKEN is a spoke's own; a hub derives each host's from HUB_SECRET instead.
+    if (e.HUB_MODE && !e.SPOKE_MODE && e.HUB_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['HUB_TOKEN'], message: 'is a spoke\'s own token since v1.1, not a hub\'s: when upgrading, rename it HUB_SHARED_TOKEN (docs/DEPLOYMENT.md, "Upgrading")' });
     }
     for (const key of ['HUB_URL', 'SPOKE_URL'] as const) {
       if (e[key]?.startsWith('http://') && !e.ALLOW_INSECURE_HTTP) {

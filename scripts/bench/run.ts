@@ -177,7 +177,7 @@ async function fanOuts(databaseUrl: string, tls: TestTls) {
 /** A bare client straight to one spoke, timed per call. */
 function createSpokeTiming(spoke: SpokeHandle, hub: Hub, tls: TestTls) {
   const client = createTRPCClient<SpokeRouter>({
-    links: [httpLink({ url: `${spoke.url}/trpc`, transformer: superjson, fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), headers: { authorization: `Bearer ${hub.hubToken}` } })],
+    links: [httpLink({ url: `${spoke.url}/trpc`, transformer: superjson, fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), headers: { authorization: `Bearer ${spoke.hubToken}` } })],
   });
   return async () => {
     const t = performance.now();

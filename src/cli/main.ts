@@ -12,8 +12,14 @@ const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for ma
   host join <id> <address> [--port 8443] [--hub-url URL] > spoke.env
                                          register a spoke, sign its certificate, print its whole
                                          environment (then on the spoke: sudo scripts/join-spoke.sh spoke.env)
-  host add <id> <https-url>              register a spoke; prints its SPOKE_HOST_TOKEN once
-  host rotate-token <id>                 new token for a host; prints it once
+  host add <id> <https-url>              register a spoke; prints its SPOKE_HOST_TOKEN and HUB_TOKEN once
+  host rotate-token <id> [--window-ms N] new SPOKE_HOST_TOKEN for a host, printed once; the old one is
+                                         accepted for N ms more (default TOKEN_ROTATION_WINDOW_MS, a day)
+                                         or until the spoke presents the new one; 0: refused at once
+  host rotate-hub-token <id> [--window-ms N]
+                                         new HUB_TOKEN for a host's spoke, printed once; the hub presents the
+                                         old one too while the spoke refuses the new one, for N ms more or
+                                         until the spoke takes the new one
   host remove <id>                       remove a host that has no capsuls
 
   create --owner <email> --image <id> (--size <id> | --vcpus N --memory MiB --disk GiB)
@@ -60,6 +66,7 @@ const OPTIONS = {
   cmdline: { type: 'string' },
   port: { type: 'string' },
   'hub-url': { type: 'string' },
+  'window-ms': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -67,6 +74,13 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 function num(value: string | undefined): number | undefined {
   return value === undefined ? undefined : Number(value);
+}
+
+/** What a rotation left valid, for the operator: when the previous token stops working. */
+function previousNote(previous: { until: Date | null } | null, how: string, until: string): string {
+  if (!previous) return 'note: the previous token stops working now\n';
+  const deadline = previous.until ? ` until ${previous.until.toISOString()} or` : '';
+  return `note: the previous token is still ${how}${deadline} until ${until}; put this one in the spoke's environment and restart it\n`;
 }
 
 function table(rows: Record<string, unknown>[]): string {
@@ -99,11 +113,14 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       switch (sub) {
         case 'list':
           return (await hub.host.list.query()).map((h) => ({
-            id: h.id, online: h.online, driver: h.driver, capsuls: h.capsuls, lastHeartbeat: h.lastHealthCheck, url: h.httpsUrl, lastError: h.lastError,
+            id: h.id, online: h.online, driver: h.driver, capsuls: h.capsuls, lastHeartbeat: h.lastHealthCheck, url: h.httpsUrl,
+            hostToken: h.hostToken, hubToken: h.hubToken, lastError: h.lastError,
           }));
         case 'add': {
           const added = await hub.host.add.mutate({ id: need(third, 'host id'), httpsUrl: need(args[3], 'https URL') });
-          return values.json ? added : `host ${added.id} added. Give its spoke this environment (the token is shown only now):\n\nSPOKE_HOST_ID=${added.id}\nSPOKE_HOST_TOKEN=${added.token}`;
+          return values.json
+            ? added
+            : `host ${added.id} added. Give its spoke this environment (the tokens are shown only now):\n\nSPOKE_HOST_ID=${added.id}\nSPOKE_HOST_TOKEN=${added.token}\nHUB_TOKEN=${added.hubToken}`;
         }
         case 'join': {
           const joined = await hub.host.join.mutate({
@@ -113,8 +130,14 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
           return values.json ? joined : joined.envFile.trimEnd();
         }
         case 'rotate-token': {
-          const updated = await hub.host.update.mutate({ id: need(third, 'host id'), rotateToken: true });
+          const updated = await hub.host.update.mutate({ id: need(third, 'host id'), rotateToken: true, windowMs: num(values['window-ms']) });
+          if (!values.json) process.stderr.write(previousNote(updated.previous, 'accepted from the spoke', 'it presents the new one'));
           return values.json ? updated : `SPOKE_HOST_TOKEN=${updated.token}`;
+        }
+        case 'rotate-hub-token': {
+          const rotated = await hub.host.rotateHubToken.mutate({ id: need(third, 'host id'), windowMs: num(values['window-ms']) });
+          if (!values.json) process.stderr.write(previousNote(rotated.previous, 'presented to the spoke', 'the spoke takes the new one'));
+          return values.json ? rotated : `HUB_TOKEN=${rotated.hubToken}`;
         }
         case 'remove':
           return hub.host.remove.mutate({ id: need(third, 'host id') });

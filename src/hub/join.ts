@@ -1,4 +1,4 @@
-// Joining a new spoke: the host row and its token, a server certificate for the spoke signed by the hub's CA
+// Joining a new spoke: the host row and its two tokens, a server certificate for the spoke signed by the hub's CA
 // (when the hub has the CA's key), and the exact environment the spoke needs, as an env file.
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';

@@ -24,6 +24,7 @@ import { Drain } from './drain';
 import { collectFromDatabase } from './metrics';
 import { recordsWritten } from './operations/record';
 import { configureSpokeClients } from './spoke-client';
+import { hubTokenSource } from './host-tokens';
 
 export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { dir?: string } = {}) {
   const hubLog = log.child({ role: 'hub' });
@@ -34,7 +35,7 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   await seedCatalogs(database.db);
   collectFromDatabase();
   // The hub presents its own certificate to spokes, for those that require one (SPOKE_REQUIRE_CLIENT_CERT).
-  configureSpokeClients({ fetch: httpsFetch({ ca: tls.ca, cert: tls.cert, key: tls.key }), hubToken: env.HUB_TOKEN! });
+  configureSpokeClients({ fetch: httpsFetch({ ca: tls.ca, cert: tls.cert, key: tls.key }), hubTokens: hubTokenSource(database.db) });
 
   if (env.SPOKE_MODE && env.SPOKE_URL) {
     // The local spoke of a combined process is a Host like any other.

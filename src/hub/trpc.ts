@@ -11,7 +11,7 @@ import superjson from 'superjson';
 import { SPOKE_HOST_ID_HEADER } from '~/contract/hub';
 import { HOST_ID_PATTERN } from '~/contract/ids';
 import { env } from '~/env';
-import { bearerToken, hashToken, tokenMatches, tokenMatchesHash } from '~/lib/tokens';
+import { bearerToken, hashToken, tokenMatches } from '~/lib/tokens';
 import { readCookie, SESSION_COOKIE } from './auth/cookies';
 import { findSession } from './auth/sessions';
 import { CLIENT_ADDRESS_HEADER } from './client-address';
@@ -20,6 +20,7 @@ import { formatHubError, forMember } from './error-shape';
 import { isDatabaseUnavailable } from './db/unavailable';
 import { REFUSED_HEADER } from './drain';
 import type { Scope } from './operations';
+import { forgetPreviousHostToken, HOST_TOKEN_COLUMNS, matchHostToken, type HostTokenColumns } from './host-tokens';
 import { knownHosts } from './operations/hosts';
 
 // 1. context
@@ -59,18 +60,25 @@ const unauthorized = (message = 'missing or wrong credentials') => new TRPCError
 // Compared against when the host id is unknown, so an unknown id costs the same as a wrong token.
 const NO_HOST_HASH = hashToken('no such host');
 
-/** A spoke calling back: `x-spoke-host-id` and `Authorization: Bearer <SPOKE_HOST_TOKEN>` must match a Host. */
+/**
+ * A spoke calling back: `x-spoke-host-id` and `Authorization: Bearer <SPOKE_HOST_TOKEN>` must match a Host: its
+ * current token, or during a rotation the previous one (host-tokens.ts).
+ */
 export const spokeProcedure = base.use(async ({ ctx, next }) => {
   const hostId = ctx.headers.get(SPOKE_HOST_ID_HEADER) ?? '';
   const token = bearerToken(ctx.headers.get('authorization'));
   if (!token || !HOST_ID_PATTERN.test(hostId)) throw unauthorized();
-  // The host snapshot (at most a second old) answers for a known host and its current token, which spares
-  // a claim a database round trip. Anything else is looked up, so a host just added or given a new token
-  // through another hub is never refused; a host removed through another hub passes for up to a second.
-  const known = (await knownHosts(ctx.db)).find((h) => h.id === hostId);
-  if (known && tokenMatchesHash(token, known.tokenHash)) return next({ ctx: { hostId: known.id } });
-  const host = await ctx.db.host.findFirst({ where: { id: hostId, removedAt: null }, select: { id: true, tokenHash: true } });
-  if (!tokenMatchesHash(token, host?.tokenHash ?? NO_HOST_HASH) || !host) throw unauthorized();
+  // The host snapshot (at most a second old) answers for a known host and its tokens, which spares a claim a
+  // database round trip. Anything else is looked up, so a host just added or given a new token through
+  // another hub is never refused; a host removed through another hub passes for up to a second.
+  let host: HostTokenColumns | null | undefined = (await knownHosts(ctx.db)).find((h) => h.id === hostId);
+  let match = host && matchHostToken(token, host);
+  if (!match) {
+    host = await ctx.db.host.findFirst({ where: { id: hostId, removedAt: null }, select: HOST_TOKEN_COLUMNS });
+    match = matchHostToken(token, host ?? { id: hostId, tokenHash: NO_HOST_HASH, previousTokenHash: null, previousTokenUntil: null });
+  }
+  if (!host || !match) throw unauthorized();
+  if (match === 'current') forgetPreviousHostToken(ctx.db, host);
   return next({ ctx: { hostId: host.id } });
 });
 

@@ -58,7 +58,7 @@ describe('fault: SIGTERM (a restart) under load', () => {
     const stopLine = await spoke.proc.waitFor((l) => l.msg === 'spoke stopped', 1000).catch(() => undefined);
     assert.ok(stopLine, 'it said how it stopped');
 
-    spoke = await startSpokeProcess({ hub, hostId: 'restart-1', tls, port: spoke.port, hostToken: spoke.hostToken, stateDir: spoke.stateDir, env: spokeEnv });
+    spoke = await startSpokeProcess({ hub, hostId: 'restart-1', tls, port: spoke.port, hostToken: spoke.hostToken, hubToken: spoke.hubToken, stateDir: spoke.stateDir, env: spokeEnv });
     spokes = [spoke];
     const back = Date.now();
     await until('all 10 running', async () => {

@@ -38,7 +38,7 @@ describe('fault: the owner spoke dies mid-create', () => {
       const created = await hub.admin.capsul.create.mutate({ owner: 'crash@example.com', image: 'debian-12', size: 'nano' });
       assert.equal((await hub.admin.capsul.byId.query({ id: created.capsulId })).state, 'creating');
       await spoke.proc.kill();
-      spoke = await startSpokeProcess({ hub, hostId: 'owner', tls, port: spoke.port, hostToken: spoke.hostToken, stateDir: spoke.stateDir, env: { FAKE_CREATE_MS: '5000' } });
+      spoke = await startSpokeProcess({ hub, hostId: 'owner', tls, port: spoke.port, hostToken: spoke.hostToken, hubToken: spoke.hubToken, stateDir: spoke.stateDir, env: { FAKE_CREATE_MS: '5000' } });
       const restarted = Date.now();
       const ended = await until('the create ended', async () => {
         const c = await hub.admin.capsul.byId.query({ id: created.capsulId });
@@ -67,7 +67,7 @@ describe('fault: the owner spoke dies mid-create', () => {
     await bystander.proc.kill();
     await mkdir(path.join(bystander.stateDir, 'builds'), { recursive: true });
     await writeFile(path.join(bystander.stateDir, 'builds', `${op.id}.json`), JSON.stringify(op.payload));
-    bystander = await startSpokeProcess({ hub, hostId: 'bystander', tls, port: bystander.port, hostToken: bystander.hostToken, stateDir: bystander.stateDir, env: { FAKE_MEMORY_MB: '100' } });
+    bystander = await startSpokeProcess({ hub, hostId: 'bystander', tls, port: bystander.port, hostToken: bystander.hostToken, hubToken: bystander.hubToken, stateDir: bystander.stateDir, env: { FAKE_MEMORY_MB: '100' } });
     await bystander.proc.waitFor((l) => l.msg === "interrupted offer: the create is not this host's to build" && l.operationId === op.id);
     assert.deepEqual(await readdir(path.join(bystander.stateDir, 'builds')), [], 'the journal is gone');
     assert.ok(!bystander.proc.logs().includes('resuming an interrupted build'), 'nothing was built for it');
@@ -103,7 +103,7 @@ describe('fault: the owner spoke dies mid-create', () => {
     assert.deepEqual(stuck, [], 'nothing pending or assigned');
 
     // Back later, the spoke finishes the build it was given; the owner's word replaces the reaper's.
-    spoke = await startSpokeProcess({ hub, hostId: 'owner', tls, port: spoke.port, hostToken: spoke.hostToken, stateDir: spoke.stateDir, env: { FAKE_CREATE_MS: '5000' } });
+    spoke = await startSpokeProcess({ hub, hostId: 'owner', tls, port: spoke.port, hostToken: spoke.hostToken, hubToken: spoke.hubToken, stateDir: spoke.stateDir, env: { FAKE_CREATE_MS: '5000' } });
     await until('the late report', async () => !!(await hub.admin.operation.list.query({ capsulId: created.capsulId, kind: 'create' }))[0]?.hostOperations[0]?.result && spoke.proc.logs().includes('completion acknowledged'), 20_000, 200);
     const [after] = await hub.admin.operation.list.query({ capsulId: created.capsulId, kind: 'create' });
     assert.equal(after!.reapedAt, null);

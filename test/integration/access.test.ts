@@ -192,6 +192,6 @@ describe('accounts, sessions and access control', () => {
   test('session tokens never appear in the hub log (sign-in links do, by design, only with DEV_MODE and no SMTP)', async () => {
     const logs = hub.proc.logs();
     for (const session of [alice, bob]) assert.ok(!logs.includes(session.cookie.split('=')[1]!));
-    assert.ok(!logs.includes(hub.adminToken) && !logs.includes(hub.hubToken) && !logs.includes(spoke.hostToken));
+    assert.ok(!logs.includes(hub.adminToken) && !logs.includes(hub.hubSecret) && !logs.includes(spoke.hubToken) && !logs.includes(spoke.hostToken));
   });
 });

@@ -51,7 +51,9 @@ describe('authentication', () => {
       ['destroy', 'POST', { id: capsulId }],
       ['create', 'POST', { operationId: crypto.randomUUID(), id: 'capsul-aaaaaaaaaa', vcpus: 1, memoryMb: 512, diskGb: 10, image: 'debian-12', imageFiles: { disk: 'd.qcow2' }, sshAuthorizedKeys: [] }],
     ];
-    for (const authorization of [undefined, 'Bearer wrong-token-wrong-token-wrong-token-x', `Bearer ${hub.hubToken}x`, `Basic ${hub.hubToken}`]) {
+    const other = spoke === a ? b : a;
+    const wrong = [undefined, 'Bearer wrong-token-wrong-token-wrong-token-x', `Bearer ${spoke.hubToken}x`, `Basic ${spoke.hubToken}`, `Bearer ${other.hubToken}`, `Bearer ${hub.hubSecret}`];
+    for (const authorization of wrong) {
       for (const [procedure, method, input] of calls) {
         const url = method === 'GET' ? `${spoke.url}/trpc/${procedure}${input ? `?input=${enc(input)}` : ''}` : `${spoke.url}/trpc/${procedure}`;
         const res = await fetch(url, {
@@ -69,6 +71,33 @@ describe('authentication', () => {
     assert.equal(after.capsuls.find((c) => c.id === capsulId)?.state, 'running');
   });
 
+  test("one host's hub token gets 401 from another host's spoke, which does nothing", async () => {
+    const ownerId = (await hub.admin.capsul.byId.query({ id: capsulId })).hostId;
+    const owner = [a, b].find((s) => s.hostId === ownerId)!;
+    const other = owner === a ? b : a;
+    assert.notEqual(owner.hubToken, other.hubToken, 'each host has its own hub token');
+    const call = (spoke: SpokeHandle, token: string, procedure: 'list' | 'destroy') =>
+      fetch(`${spoke.url}/trpc/${procedure}`, {
+        method: procedure === 'list' ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: procedure === 'list' ? undefined : JSON.stringify({ json: { id: capsulId } }),
+      });
+    // The other host's hub token presented to the owner (the capsul's host), and the owner's to the other.
+    for (const [spoke, token] of [[owner, other.hubToken], [other, owner.hubToken]] as const) {
+      for (const procedure of ['list', 'destroy'] as const) {
+        const res = await call(spoke, token, procedure);
+        assert.equal(res.status, 401, `${procedure} on ${spoke.hostId} with another host's hub token`);
+        await res.body?.cancel();
+      }
+    }
+    // Its own token opens it: the owner still lists the capsul, running.
+    const own = await call(owner, owner.hubToken, 'list');
+    assert.equal(own.status, 200);
+    const listed = (await own.json()) as { result: { data: { json: { capsuls: { id: string; state: string }[] } } } };
+    assert.deepEqual(listed.result.data.json.capsuls.find((c) => c.id === capsulId), { id: capsulId, state: 'running' });
+    assert.equal((await hub.admin.capsul.byId.query({ id: capsulId })).state, 'running');
+  });
+
   test('hub spoke.* procedures refuse another host\'s token, an unknown host id and a missing header', async () => {
     const [op] = await hub.admin.operation.list.query({ capsulId, kind: 'create' });
     const hostsBefore = await hub.admin.host.list.query();
@@ -78,7 +107,8 @@ describe('authentication', () => {
       { [SPOKE_HOST_ID_HEADER]: 'nobody', authorization: `Bearer ${a.hostToken}` },
       { authorization: `Bearer ${a.hostToken}` },
       { [SPOKE_HOST_ID_HEADER]: 'spoke-a' },
-      { [SPOKE_HOST_ID_HEADER]: 'spoke-a', authorization: `Bearer ${hub.hubToken}` },
+      { [SPOKE_HOST_ID_HEADER]: 'spoke-a', authorization: `Bearer ${a.hubToken}` },
+      { [SPOKE_HOST_ID_HEADER]: 'spoke-b', authorization: `Bearer ${a.hubToken}` },
       { [SPOKE_HOST_ID_HEADER]: 'spoke-a', authorization: `Bearer ${hub.adminToken}` },
     ];
     const calls: [string, unknown][] = [
@@ -104,7 +134,7 @@ describe('authentication', () => {
   });
 
   test('operator procedures refuse a missing or wrong admin token', async () => {
-    for (const authorization of [undefined, `Bearer ${hub.hubToken}`, `Bearer ${a.hostToken}`]) {
+    for (const authorization of [undefined, `Bearer ${hub.hubSecret}`, `Bearer ${a.hubToken}`, `Bearer ${a.hostToken}`]) {
       const res = await fetch(`${hub.url}/api/trpc/host.list`, { headers: authorization ? { authorization } : {} });
       assert.equal(res.status, 401);
       const create = await fetch(`${hub.url}/api/trpc/host.add`, {
@@ -128,7 +158,7 @@ describe('authentication', () => {
 
   test('a spoke given an http:// hub URL stops at start and names HUB_URL', async () => {
     const failed = await CapsulProcess.start('bad-spoke', {
-      HUB_MODE: 'false', SPOKE_MODE: 'true', HUB_URL: 'http://127.0.0.1:3000', HUB_TOKEN: hub.hubToken,
+      HUB_MODE: 'false', SPOKE_MODE: 'true', HUB_URL: 'http://127.0.0.1:3000', HUB_TOKEN: a.hubToken,
       SPOKE_HOST_ID: 'x', SPOKE_HOST_TOKEN: a.hostToken, SPOKE_DRIVER: 'fake',
     }, { ready: () => false, timeoutMs: 30_000 }).then(() => assert.fail('it should not start'), (err: Error) => err);
     assert.match(failed.message, /exited \(1\)/);
@@ -162,7 +192,7 @@ describe('authentication', () => {
 
   // Last: reads every log line the processes above wrote.
   test('no token ever appears in a log line', async () => {
-    const secrets = [hub.hubToken, hub.adminToken, a.hostToken, b.hostToken];
+    const secrets = [hub.hubSecret, hub.adminToken, a.hostToken, b.hostToken, a.hubToken, b.hubToken];
     for (const proc of [hub.proc, a.proc, b.proc]) {
       const logs = proc.logs();
       assert.ok(logs.split("\n").length > 3, `${proc.name} logged`);

@@ -39,7 +39,7 @@ describe('bad input', () => {
 
   const spokeClient = () =>
     createTRPCClient<SpokeRouter>({
-      links: [httpLink({ url: `${spoke.url}/trpc`, transformer: superjson, fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), headers: { authorization: `Bearer ${hub.hubToken}` } })],
+      links: [httpLink({ url: `${spoke.url}/trpc`, transformer: superjson, fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), headers: { authorization: `Bearer ${spoke.hubToken}` } })],
     });
   const asHost = () =>
     createHubClient({ hubUrl: hub.url, hostId: spoke.hostId, hostToken: spoke.hostToken, fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), timeoutMs: 10_000 });

@@ -171,7 +171,7 @@ describe('a hub and three spokes', () => {
     assert.deepEqual(later.failed, []);
 
     // Started again, it rejoins by heartbeat.
-    spokes.set('spoke-b', await startSpokeProcess({ hub, hostId: 'spoke-b', tls, port: stopped.port, hostToken: stopped.hostToken, stateDir: stopped.stateDir }));
+    spokes.set('spoke-b', await startSpokeProcess({ hub, hostId: 'spoke-b', tls, port: stopped.port, hostToken: stopped.hostToken, hubToken: stopped.hubToken, stateDir: stopped.stateDir }));
     await allOnline(hub, HOSTS);
   });
 });

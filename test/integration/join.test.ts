@@ -45,6 +45,7 @@ describe('joining a spoke on another machine', () => {
     assert.match(envText, /^HUB_URL=https:\/\/10\.213\.\d+\.1:3000$/m);
     assert.match(envText, /^SPOKE_HOST_ID=spoke-9$/m);
     assert.match(envText, /^SPOKE_HOST_TOKEN=[A-Za-z0-9_-]{43}$/m);
+    assert.match(envText, /^HUB_TOKEN=[A-Za-z0-9_-]{43}$/m); // this spoke's own
     assert.match(envText, /^TLS_CERT_B64=/m);
     const hostsNow = await admin.host.list.query();
     assert.deepEqual(hostsNow.map((h) => [h.id, h.httpsUrl, h.online]), [['spoke-9', `https://${lan.address('spoke')}:8443`, false]]);

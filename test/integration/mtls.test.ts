@@ -41,7 +41,7 @@ describe('mutual TLS between hub and spoke', () => {
       foreign: httpsFetch({ ca, cert: readFileSync(other.certFile), key: readFileSync(other.keyFile) }),
     };
     for (const [name, fetch] of Object.entries(attempts)) {
-      const err = await fetch(`${spoke.url}/trpc/list`, { headers: { authorization: `Bearer ${hub.hubToken}` } }).then(
+      const err = await fetch(`${spoke.url}/trpc/list`, { headers: { authorization: `Bearer ${spoke.hubToken}` } }).then(
         () => null,
         (e: Error) => e,
       );
@@ -49,6 +49,6 @@ describe('mutual TLS between hub and spoke', () => {
       assert.match(String((err as Error & { cause?: Error }).cause?.message ?? err.message), /certificate|socket|disconnected|closed|handshake|ECONNRESET/i, name);
     }
     const withCert = httpsFetch({ ca, cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) });
-    assert.equal((await withCert(`${spoke.url}/trpc/list`, { headers: { authorization: `Bearer ${hub.hubToken}` } })).status, 200);
+    assert.equal((await withCert(`${spoke.url}/trpc/list`, { headers: { authorization: `Bearer ${spoke.hubToken}` } })).status, 200);
   });
 });

@@ -163,8 +163,8 @@ describe("the console's web surface", () => {
     await asText(await fetch(`${hub.url}/api/trpc/nothing.here`)); // 404, no such procedure
     await asText(await fetch(`${hub.url}/api/trpc/catalog.list,host.list?batch=1&input={}`, { headers: { cookie: member.cookie } })); // a batch
     await asText(await post(`${spoke.url}/trpc/destroy`, { id: 'capsul-0000000000' })); // 401
-    await asText(await post(`${spoke.url}/trpc/destroy`, { id: '../../etc' }, { authorization: `Bearer ${hub.hubToken}` })); // 400
-    await asText(await post(`${spoke.url}/trpc/get`, { id: 'capsul-0000000000' }, { authorization: `Bearer ${hub.hubToken}` })); // 405 (a query)
+    await asText(await post(`${spoke.url}/trpc/destroy`, { id: '../../etc' }, { authorization: `Bearer ${spoke.hubToken}` })); // 400
+    await asText(await post(`${spoke.url}/trpc/get`, { id: 'capsul-0000000000' }, { authorization: `Bearer ${spoke.hubToken}` })); // 405 (a query)
     for (const body of bodies) {
       assert.ok(!body.includes('"stack"'), `no stack in ${body.slice(0, 300)}`);
       assert.ok(!body.includes(ROOT) && !body.includes('node_modules'), `no path in ${body.slice(0, 300)}`);

@@ -189,7 +189,7 @@ describe('libvirt driver, real guests', () => {
     try {
       // Offered directly through the spoke's API, as the hub would offer it.
       const client = createTRPCClient<SpokeRouter>({
-        links: [httpLink({ url: `${spoke.url}/trpc`, transformer: superjson, fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), headers: { authorization: `Bearer ${hub.hubToken}` } })],
+        links: [httpLink({ url: `${spoke.url}/trpc`, transformer: superjson, fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), headers: { authorization: `Bearer ${spoke.hubToken}` } })],
       });
       const answer = await client.create.mutate({
         operationId: crypto.randomUUID(), id, ...GUEST, image: 'capsul-test-guest',

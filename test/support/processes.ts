@@ -144,7 +144,7 @@ export type Hub = {
   proc: CapsulProcess;
   url: string;
   port: number;
-  hubToken: string;
+  hubSecret: string;
   adminToken: string;
   dataDir: string;
   admin: HubAdminClient;
@@ -158,13 +158,13 @@ export async function startHubProcess(opts: {
   port?: number;
   name?: string;
   /** To start a hub again as the same hub: its tokens and folder. */
-  same?: Pick<Hub, 'hubToken' | 'adminToken' | 'dataDir'>;
+  same?: Pick<Hub, 'hubSecret' | 'adminToken' | 'dataDir'>;
   bind?: string;
   command?: string[];
 }): Promise<Hub> {
   const port = opts.port ?? (await freePort());
   const dataDir = opts.same?.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'capsul-hub-')));
-  const hubToken = opts.same?.hubToken ?? newToken();
+  const hubSecret = opts.same?.hubSecret ?? newToken();
   const adminToken = opts.same?.adminToken ?? newToken();
   const bind = opts.bind ?? '127.0.0.1';
   const url = `https://${bind}:${port}`;
@@ -174,7 +174,7 @@ export async function startHubProcess(opts: {
     PORT: String(port),
     BIND_ADDRESS: bind,
     DATA_DIR: dataDir,
-    HUB_TOKEN: hubToken,
+    HUB_SECRET: hubSecret,
     HUB_ADMIN_TOKEN: adminToken,
     TLS_CERT_FILE: opts.tls.certFile,
     TLS_KEY_FILE: opts.tls.keyFile,
@@ -189,12 +189,14 @@ export async function startHubProcess(opts: {
     ...opts.env,
   }, { command: opts.command });
   const admin = createHubAdminClient({ hubUrl: url, adminToken, ca: readFileSync(opts.tls.caFile) });
-  return { proc, url, port, hubToken, adminToken, dataDir, admin };
+  return { proc, url, port, hubSecret, adminToken, dataDir, admin };
 }
 
-export type SpokeHandle = { proc: CapsulProcess; hostId: string; url: string; port: number; hostToken: string; stateDir: string };
+/** hostToken: what the spoke presents to the hub (SPOKE_HOST_TOKEN); hubToken: what it accepts (HUB_TOKEN). */
+export type SpokeHandle = { proc: CapsulProcess; hostId: string; url: string; port: number; hostToken: string; hubToken: string; stateDir: string };
 
-/** A spoke alone, registered on the hub first (host add), as an operator would do it. */
+/** A spoke alone, registered on the hub first (host add), as an operator would do it, with the tokens that gave
+ * it. To start a spoke again as the same host, pass its hostToken and hubToken. */
 export async function startSpokeProcess(opts: {
   hub: Hub;
   hostId: string;
@@ -203,6 +205,7 @@ export async function startSpokeProcess(opts: {
   port?: number;
   register?: boolean;
   hostToken?: string;
+  hubToken?: string;
   stateDir?: string;
   bind?: string;
   command?: string[];
@@ -210,7 +213,10 @@ export async function startSpokeProcess(opts: {
   const port = opts.port ?? (await freePort());
   const bind = opts.bind ?? '127.0.0.1';
   const url = `https://${bind}:${port}`;
-  const hostToken = opts.hostToken ?? (opts.register === false ? newToken() : (await opts.hub.admin.host.add.mutate({ id: opts.hostId, httpsUrl: url })).token);
+  const added = opts.hostToken || opts.register === false ? undefined : await opts.hub.admin.host.add.mutate({ id: opts.hostId, httpsUrl: url });
+  const hostToken = opts.hostToken ?? added?.token ?? newToken();
+  const hubToken = opts.hubToken ?? added?.hubToken ?? (opts.register === false ? newToken() : undefined);
+  if (!hubToken) throw new Error('startSpokeProcess: starting a registered host again needs its hubToken too');
   const stateDir = opts.stateDir ?? (await mkdtemp(path.join(os.tmpdir(), `capsul-${opts.hostId}-`)));
   const proc = await CapsulProcess.start(opts.hostId, {
     HUB_MODE: 'false',
@@ -220,7 +226,7 @@ export async function startSpokeProcess(opts: {
     DATA_DIR: stateDir,
     SPOKE_STATE_DIR: stateDir,
     HUB_URL: opts.hub.url,
-    HUB_TOKEN: opts.hub.hubToken,
+    HUB_TOKEN: hubToken,
     SPOKE_HOST_ID: opts.hostId,
     SPOKE_HOST_TOKEN: hostToken,
     SPOKE_DRIVER: 'fake',
@@ -230,7 +236,7 @@ export async function startSpokeProcess(opts: {
     TLS_CA_FILE: opts.tls.caFile,
     ...opts.env,
   }, { command: opts.command });
-  return { proc, hostId: opts.hostId, url, port, hostToken, stateDir };
+  return { proc, hostId: opts.hostId, url, port, hostToken, hubToken, stateDir };
 }
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {

@@ -54,6 +54,11 @@ describe('configuration', () => {
     assert.equal(env.HUB_URL, 'http://hub:3000');
   });
 
+  test('a hub alone refuses HUB_TOKEN (a spoke\'s own token since v1.1) and says what to do', () => {
+    assert.match(errorOf({ HUB_MODE: 'true', SPOKE_MODE: 'false', HUB_TOKEN: TOKEN }), /HUB_TOKEN: is a spoke's own token since v1.1.*rename it HUB_SHARED_TOKEN/);
+    assert.equal(parseEnv({ HUB_MODE: 'true', SPOKE_MODE: 'false', HUB_SECRET: TOKEN, HUB_SHARED_TOKEN: TOKEN } as unknown as NodeJS.ProcessEnv).HUB_SHARED_TOKEN, TOKEN);
+  });
+
   test('an empty variable counts as unset', () => {
     assert.equal(parseEnv({ DATABASE_URL: '', PORT: '' } as unknown as NodeJS.ProcessEnv).PORT, 3000);
   });

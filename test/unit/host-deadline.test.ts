@@ -39,7 +39,7 @@ describe('per-host deadlines', () => {
     blackHole = net.createServer(() => {}); // accepts connections, never answers
     await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
     silentUrl = `https://127.0.0.1:${(blackHole.address() as net.AddressInfo).port}`;
-    configureSpokeClients({ fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), hubToken: 'x'.repeat(43) });
+    configureSpokeClients({ fetch: httpsFetch({ ca: readFileSync(tls.caFile) }), hubTokens: async () => ({ current: 'x'.repeat(43) }) });
   });
   after(() => {
     slow.closeAllConnections();

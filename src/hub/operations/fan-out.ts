@@ -84,7 +84,7 @@ export async function callHost<T>(
   try {
     raw = await queue.run(() => {
       signal = AbortSignal.timeout(info.deadlineMs);
-      return call(spokeClient(host.httpsUrl), { signal, context: { operationId: info.operationId } });
+      return call(spokeClient(host), { signal, context: { operationId: info.operationId } });
     });
   } catch (err) {
     if (!signal) {

@@ -12,20 +12,42 @@ export function onlineSince(now = Date.now()): Date {
   return new Date(now - env().ONLINE_WINDOW_MS);
 }
 
-type HostRow = { id: string; httpsUrl: string; tokenHash: string; lastHealthCheck: Date | null };
+// With each host's token material: what the `spoke.*` check compares, and what the hub's tokens are derived from.
+type HostRow = {
+  id: string;
+  httpsUrl: string;
+  lastHealthCheck: Date | null;
+  tokenHash: string;
+  previousTokenHash: string | null;
+  previousTokenUntil: Date | null;
+  hubTokenSalt: string;
+  previousHubTokenSalt: string | null;
+  previousHubTokenUntil: Date | null;
+};
 
 /** Online: heard from (a successful heartbeat) since `since`, which is `onlineSince()` unless given. */
 export function isOnline(h: { lastHealthCheck: Date | null }, since = onlineSince()): boolean {
   return !!h.lastHealthCheck && h.lastHealthCheck >= since;
 }
 const FRESH_MS = 1000;
+const HOST_COLUMNS = {
+  id: true,
+  httpsUrl: true,
+  lastHealthCheck: true,
+  tokenHash: true,
+  previousTokenHash: true,
+  previousTokenUntil: true,
+  hubTokenSalt: true,
+  previousHubTokenSalt: true,
+  previousHubTokenUntil: true,
+} as const;
 const holder = processSingleton('hostSnapshot', () => ({ snapshot: undefined as { at: number; rows: Promise<HostRow[]> } | undefined }));
 
 /** Every host not removed, with its last heartbeat; from a snapshot at most a second old. */
 export function knownHosts(db: Db): Promise<HostRow[]> {
   const cached = holder.snapshot;
   if (cached && Date.now() - cached.at < FRESH_MS) return cached.rows;
-  const rows = db.host.findMany({ where: { removedAt: null }, select: { id: true, httpsUrl: true, tokenHash: true, lastHealthCheck: true }, orderBy: { id: 'asc' } });
+  const rows = db.host.findMany({ where: { removedAt: null }, select: HOST_COLUMNS, orderBy: { id: 'asc' } });
   holder.snapshot = { at: Date.now(), rows };
   rows.catch(() => {
     if (holder.snapshot?.rows === rows) holder.snapshot = undefined;

@@ -22,11 +22,21 @@ const benchProcedure = adminProcedure.use(({ next }) => {
 
 const iterations = z.number().int().min(1).max(10_000);
 
-/** A plain tRPC client per spoke, on the same fetch (the same keep-alive pool and TLS settings) as the hub's. */
-function bareClients(urls: string[]): TRPCClient<SpokeRouter>[] {
-  const { fetch, hubToken } = spokeClientSettings();
-  return urls.map((url) =>
-    createTRPCClient<SpokeRouter>({ links: [httpLink({ url: `${url}/trpc`, transformer: superjson, fetch, headers: { authorization: `Bearer ${hubToken}` } })] }),
+/** A plain tRPC client per spoke, on the same fetch (the same keep-alive pool and TLS settings) as the hub's,
+ * presenting each host's current hub token. */
+function bareClients(hosts: { id: string; httpsUrl: string }[]): TRPCClient<SpokeRouter>[] {
+  const { fetch, hubTokens } = spokeClientSettings();
+  return hosts.map((host) =>
+    createTRPCClient<SpokeRouter>({
+      links: [
+        httpLink({
+          url: `${host.httpsUrl}/trpc`,
+          transformer: superjson,
+          fetch,
+          headers: async () => ({ authorization: `Bearer ${(await hubTokens(host.id)).current}` }),
+        }),
+      ],
+    }),
   );
 }
 
@@ -42,7 +52,7 @@ export const benchRouter = router({
     .input(z.object({ kind: z.enum(['list', 'capacityAvailable']), iterations, warmup: z.number().int().min(0).max(1000).default(10) }))
     .mutation(async ({ ctx, input }) => {
       const hosts = await onlineHosts(ctx.db);
-      const bare = bareClients(hosts.map((h) => h.httpsUrl));
+      const bare = bareClients(hosts);
       const request = { memoryMb: 512, diskGb: 10 };
       // The module's record of each call is written after its answer; it is waited for, untimed, so that it
       // loads neither the next call nor the bare client's.
@@ -90,7 +100,7 @@ export const benchRouter = router({
   create: benchProcedure.input(z.object({ iterations, warmup: z.number().int().min(0).max(1000).default(10), size: catalogId.default('nano') })).mutation(async ({ ctx, input }) => {
     const hosts = await onlineHosts(ctx.db);
     if (hosts.length === 0) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'no host online' });
-    const bare = bareClients(hosts.map((h) => h.httpsUrl));
+    const bare = bareClients(hosts);
     const owner = await ensureAccount(ctx.db, 'bench@example.com');
     const size = await findSize(ctx.db, input.size);
     const image = await findImage(ctx.db, 'debian-12');

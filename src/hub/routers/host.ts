@@ -1,14 +1,19 @@
-// Hosts (spokes) as the operator manages them. A new host's token is generated here and returned once.
+// Hosts (spokes) as the operator manages them. A new host's two tokens (the one its spoke presents to the hub,
+// and the hub token the hub presents to it) are made here and returned once; so are rotated ones.
 import { TRPCError } from '@trpc/server';
+import type { Prisma } from '~/generated/prisma/client';
 import { z } from 'zod';
 import { hostId } from '~/contract/ids';
-import { hashToken, newToken } from '~/lib/tokens';
 import { env } from '~/env';
 import type { Db } from '../db/client';
+import { HOST_TOKEN_COLUMNS, HUB_TOKEN_COLUMNS, hostTokenRotation, hostTokenState, hubTokenRotation, hubTokenState, newHostCredentials } from '../host-tokens';
 import { hostUrl } from '../host-url';
 import { spokeCertificate, spokeEnvFile } from '../join';
 import { hostsChanged, isOnline, onlineSince } from '../operations/hosts';
 import { adminProcedure, router } from '../trpc';
+
+// How long a rotated token keeps working next to the new one, when the default (TOKEN_ROTATION_WINDOW_MS) will not do.
+const windowMs = z.number().int().min(0).max(30 * 86_400_000).optional();
 
 export const hostRouter = router({
   list: adminProcedure.query(async ({ ctx }) => {
@@ -25,13 +30,19 @@ export const hostRouter = router({
         freeMemoryMb: true,
         freeDiskGb: true,
         createdAt: true,
+        previousTokenHash: true,
+        previousTokenUntil: true,
+        previousHubTokenSalt: true,
+        previousHubTokenUntil: true,
         _count: { select: { capsuls: { where: { deletedAt: null } } } },
       },
     });
-    return hosts.map(({ _count, ...h }) => ({
+    return hosts.map(({ _count, previousTokenHash, previousTokenUntil, previousHubTokenSalt, previousHubTokenUntil, ...h }) => ({
       ...h,
       capsuls: _count.capsuls,
       online: isOnline(h, since),
+      hostToken: hostTokenState({ previousTokenHash, previousTokenUntil }),
+      hubToken: hubTokenState({ previousHubTokenSalt, previousHubTokenUntil }),
     }));
   }),
 
@@ -57,22 +68,30 @@ export const hostRouter = router({
         id: added.id,
         httpsUrl: spokeUrl,
         signed: !!tls,
-        envFile: spokeEnvFile({ hubUrl: input.hubUrl ?? e.PUBLIC_URL, hubToken: e.HUB_TOKEN!, hostId: added.id, hostToken: added.token, port: input.port, spokeUrl, tls }),
+        envFile: spokeEnvFile({ hubUrl: input.hubUrl ?? e.PUBLIC_URL, hubToken: added.hubToken, hostId: added.id, hostToken: added.token, port: input.port, spokeUrl, tls }),
       };
     }),
 
+  /** A new URL, and/or a new SPOKE_HOST_TOKEN (rotateToken): the previous token is accepted for `windowMs` more
+   * (default TOKEN_ROTATION_WINDOW_MS; 0: refused at once), or until the spoke presents the new one. */
   update: adminProcedure
-    .input(z.object({ id: hostId, httpsUrl: hostUrl.optional(), rotateToken: z.boolean().default(false) }))
+    .input(z.object({ id: hostId, httpsUrl: hostUrl.optional(), rotateToken: z.boolean().default(false), windowMs }))
     .mutation(async ({ ctx, input }) => {
-      const token = input.rotateToken ? newToken() : undefined;
-      const updated = await ctx.db.host.updateMany({
-        where: { id: input.id, removedAt: null },
-        data: { ...(input.httpsUrl ? { httpsUrl: input.httpsUrl } : {}), ...(token ? { tokenHash: hashToken(token) } : {}) },
-      });
-      if (updated.count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `no host ${input.id}` });
-      hostsChanged();
-      return { id: input.id, token };
+      const host = await liveHost(ctx.db, input.id, HOST_TOKEN_COLUMNS);
+      const rotation = input.rotateToken ? hostTokenRotation(host, input.windowMs ?? env().TOKEN_ROTATION_WINDOW_MS) : undefined;
+      await changeHost(ctx.db, input.id, { tokenHash: host.tokenHash }, { ...(input.httpsUrl ? { httpsUrl: input.httpsUrl } : {}), ...rotation?.data });
+      return { id: input.id, token: rotation?.token, previous: rotation?.previous ?? null };
     }),
+
+  /** A new hub token for a host (its spoke's HUB_TOKEN). The hub presents the new one and, while the spoke still
+   * refuses it, the previous one for `windowMs` more (default TOKEN_ROTATION_WINDOW_MS; 0: not at all), until a
+   * call with the new one succeeds. */
+  rotateHubToken: adminProcedure.input(z.object({ id: hostId, windowMs })).mutation(async ({ ctx, input }) => {
+    const host = await liveHost(ctx.db, input.id, HUB_TOKEN_COLUMNS);
+    const rotation = hubTokenRotation(host, input.windowMs ?? env().TOKEN_ROTATION_WINDOW_MS);
+    await changeHost(ctx.db, input.id, { hubTokenSalt: host.hubTokenSalt }, rotation.data);
+    return { id: input.id, hubToken: rotation.hubToken, previous: rotation.previous };
+  }),
 
   remove: adminProcedure.input(z.object({ id: hostId })).mutation(async ({ ctx, input }) => {
     const live = await ctx.db.capsul.count({ where: { hostId: input.id, deletedAt: null } });
@@ -97,8 +116,23 @@ async function addHost(db: Db, id: string, httpsUrl: string) {
           : `id: host ${id} exists`;
     throw new TRPCError({ code: 'CONFLICT', message });
   }
-  const token = newToken();
-  await db.host.create({ data: { id, httpsUrl, tokenHash: hashToken(token) } });
+  const credentials = newHostCredentials(id);
+  await db.host.create({ data: { id, httpsUrl, ...credentials.data } });
   hostsChanged();
-  return { id, httpsUrl, token };
+  return { id, httpsUrl, token: credentials.token, hubToken: credentials.hubToken };
+}
+
+
+async function liveHost<S extends Record<string, true>>(db: Db, id: string, select: S) {
+  const host = await db.host.findFirst({ where: { id, removedAt: null }, select });
+  if (!host) throw new TRPCError({ code: 'NOT_FOUND', message: `no host ${id}` });
+  return host;
+}
+
+/** Writes a change computed from the host's tokens as they were read: a change made meanwhile wins, and this one
+ * is refused rather than overwriting it. */
+async function changeHost(db: Db, id: string, asRead: { tokenHash?: string; hubTokenSalt?: string }, data: Prisma.HostUpdateManyMutationInput) {
+  const updated = await db.host.updateMany({ where: { id, removedAt: null, ...asRead }, data });
+  if (updated.count === 0) throw new TRPCError({ code: 'CONFLICT', message: `host ${id} changed meanwhile (or was removed); try again` });
+  hostsChanged();
 }

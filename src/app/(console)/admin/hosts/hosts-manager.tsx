@@ -8,14 +8,16 @@ import { formatTime } from '~/components/format';
 import { StateBadge } from '~/components/state-badge';
 import { useTRPC } from '~/trpc/react';
 
-/** A token is shown once, right after it is made, with the environment its spoke needs. */
-function TokenShownOnce({ id, token, onDone }: { id: string; token: string; onDone: () => void }) {
+/** Tokens just made, with what the spoke's environment needs; shown once. */
+type ShownTokens = { id: string; lines: string[]; note: string };
+
+function TokenShownOnce({ id, lines, note, onDone }: ShownTokens & { onDone: () => void }) {
   return (
     <div className="notice good" role="status">
       <p>
-        <strong>Token for {id}</strong> — shown only now. Give the spoke this environment:
+        <strong>Tokens for {id}</strong> — shown only now. {note}
       </p>
-      <pre className="secret" data-testid="host-token">{`SPOKE_HOST_ID=${id}\nSPOKE_HOST_TOKEN=${token}`}</pre>
+      <pre className="secret" data-testid="host-token">{lines.join('\n')}</pre>
       <button type="button" className="secondary" onClick={onDone}>
         I have copied it
       </button>
@@ -23,7 +25,14 @@ function TokenShownOnce({ id, token, onDone }: { id: string; token: string; onDo
   );
 }
 
-function HostRow({ host, onToken }: { host: { id: string; httpsUrl: string }; onToken: (t: { id: string; token: string }) => void }) {
+/** What a rotation left valid: the previous token works until its deadline, or until the spoke uses the new one. */
+function rotatedNote(previous: { until: Date | null } | null): string {
+  const restart = 'Put it in the spoke\'s environment and restart the spoke';
+  if (!previous) return `${restart}: its previous token stopped working.`;
+  return `${restart}; until then its previous token keeps working${previous.until ? ` (at most until ${formatTime(previous.until)})` : ''}.`;
+}
+
+function HostRow({ host, onToken }: { host: { id: string; httpsUrl: string }; onToken: (t: ShownTokens) => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState(false);
@@ -33,7 +42,15 @@ function HostRow({ host, onToken }: { host: { id: string; httpsUrl: string }; on
     trpc.host.update.mutationOptions({
       onSuccess: (r) => {
         setEditing(false);
-        if (r.token) onToken({ id: r.id, token: r.token });
+        if (r.token) onToken({ id: r.id, lines: [`SPOKE_HOST_TOKEN=${r.token}`], note: rotatedNote(r.previous) });
+        void changed();
+      },
+    }),
+  );
+  const rotateHubToken = useMutation(
+    trpc.host.rotateHubToken.mutationOptions({
+      onSuccess: (r) => {
+        onToken({ id: r.id, lines: [`HUB_TOKEN=${r.hubToken}`], note: rotatedNote(r.previous) });
         void changed();
       },
     }),
@@ -67,16 +84,19 @@ function HostRow({ host, onToken }: { host: { id: string; httpsUrl: string }; on
             Edit
           </button>
           <button type="button" className="secondary" onClick={() => update.mutate({ id: host.id, rotateToken: true })}>
-            New token
+            New host token
+          </button>
+          <button type="button" className="secondary" onClick={() => rotateHubToken.mutate({ id: host.id })}>
+            New hub token
           </button>
           <ConfirmButton label="Remove" title={`Remove host ${host.id}?`} confirmLabel="Remove it" onConfirm={() => remove.mutate({ id: host.id })}>
             <p>Its spoke can no longer call the hub. Hosts with capsuls cannot be removed.</p>
           </ConfirmButton>
         </>
       )}
-      {remove.error ? (
+      {(remove.error ?? rotateHubToken.error) ? (
         <p className="error" role="alert">
-          {remove.error.message}
+          {(remove.error ?? rotateHubToken.error)?.message}
         </p>
       ) : null}
     </div>
@@ -90,11 +110,15 @@ export function HostsManager() {
   const hosts = useQuery({ ...trpc.host.list.queryOptions(), refetchInterval: 2000 });
   const [id, setId] = useState('');
   const [url, setUrl] = useState('');
-  const [token, setToken] = useState<{ id: string; token: string } | null>(null);
+  const [token, setToken] = useState<ShownTokens | null>(null);
   const add = useMutation(
     trpc.host.add.mutationOptions({
       onSuccess: (r) => {
-        setToken({ id: r.id, token: r.token });
+        setToken({
+          id: r.id,
+          lines: [`SPOKE_HOST_ID=${r.id}`, `SPOKE_HOST_TOKEN=${r.token}`, `HUB_TOKEN=${r.hubToken}`],
+          note: 'Give the spoke this environment (with HUB_URL, the hub\'s address): SPOKE_HOST_TOKEN is what it presents to the hub, HUB_TOKEN what it accepts from the hub, and from no one else.',
+        });
         setId('');
         setUrl('');
         void queryClient.invalidateQueries({ queryKey: trpc.host.list.queryKey() });
