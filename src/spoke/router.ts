@@ -13,6 +13,7 @@ import {
   vmStateInput,
   vmStateOutput,
 } from '~/contract/spoke';
+import { errorMessage } from '~/lib/log';
 import { HypervisorError } from './hypervisor/types';
 import { procedure, router } from './trpc';
 
@@ -32,8 +33,13 @@ async function hypervisorCall<T>(work: () => Promise<T>): Promise<T> {
 export const spokeRouter = router({
   heartbeat: procedure.output(heartbeatOutput).mutation(async ({ ctx }) => {
     const driver = ctx.spoke.hypervisor.driver;
-    // Succeeds only if the hub answered: a heartbeat proves reachability both ways.
-    await ctx.spoke.heartbeatHub();
+    // Succeeds only if the hub answered: a heartbeat proves reachability both ways. When it did not, the
+    // answer says which way failed (the hub shows it as the host's last error).
+    try {
+      await ctx.spoke.heartbeatHub();
+    } catch (err) {
+      throw new TRPCError({ code: 'BAD_GATEWAY', message: `this spoke cannot call the hub back (spoke.heartbeat): ${errorMessage(err)}`, cause: err });
+    }
     return { ok: true as const, driver };
   }),
 
