@@ -32,7 +32,7 @@ describe('several hubs on one database: a change made through one reaches watche
     const env = { HEARTBEAT_PERIOD_MS: '500', ONLINE_WINDOW_MS: '5000' };
     a = await startHubProcess({ databaseUrl: database.url, tls, name: 'hub-a', env });
     // Two instances of one hub: the same tokens, each with a folder of its own.
-    b = await startHubProcess({ databaseUrl: database.url, tls, name: 'hub-b', env, same: { hubToken: a.hubToken, adminToken: a.adminToken, dataDir: await mkdtemp(path.join(os.tmpdir(), 'capsul-hub-b-')) } });
+    b = await startHubProcess({ databaseUrl: database.url, tls, name: 'hub-b', env, same: { hubSecret: a.hubSecret, adminToken: a.adminToken, dataDir: await mkdtemp(path.join(os.tmpdir(), 'capsul-hub-b-')) } });
     // The build takes two seconds, so a watcher reads the capsul while it is `creating`.
     spoke = await startSpokeProcess({ hub: a, hostId: 'w1', tls, env: { FAKE_CREATE_MS: '2000' } });
     await allOnline(a, ['w1']);

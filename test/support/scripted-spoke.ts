@@ -63,6 +63,8 @@ export class ScriptedSpoke {
   script: Script = { ...POLITE };
   hub!: HubClient;
   hostToken!: string;
+  /** This host's own hub token (HUB_TOKEN), as host.add returned it. */
+  hubToken!: string;
   private server!: https.Server;
 
   private constructor(
@@ -82,7 +84,7 @@ export class ScriptedSpoke {
       basePath: '/trpc/',
       createContext: ({ req }): Context => {
         const token = bearerToken(req.headers.authorization);
-        if (!token || !tokenMatches(token, opts.hub.hubToken)) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong hub token' });
+        if (!token || !tokenMatches(token, spoke.hubToken)) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or wrong hub token' });
         const operationId = req.headers['x-capsul-operation-id'];
         return { operationId: typeof operationId === 'string' ? operationId : undefined };
       },
@@ -100,7 +102,8 @@ export class ScriptedSpoke {
       spoke.server.once('error', reject);
       spoke.server.listen(port, '127.0.0.1', () => resolve());
     });
-    const { token } = await opts.hub.admin.host.add.mutate({ id: opts.hostId, httpsUrl: spoke.url });
+    const { token, hubToken } = await opts.hub.admin.host.add.mutate({ id: opts.hostId, httpsUrl: spoke.url });
+    spoke.hubToken = hubToken;
     spoke.hub = createHubClient({
       hubUrl: opts.hubUrl ?? opts.hub.url,
       hostId: opts.hostId,
