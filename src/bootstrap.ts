@@ -17,7 +17,7 @@ export function secretsFile(dataDir: string): string {
   return path.join(dataDir, 'secrets.json');
 }
 
-const secretsShape = z.object({ hubToken: z.string().optional(), adminToken: z.string().optional(), localSpokeToken: z.string().optional() });
+const secretsShape = z.object({ hubSecret: z.string().optional(), hubToken: z.string().optional(), adminToken: z.string().optional(), localSpokeToken: z.string().optional() });
 
 /**
  * The kept secrets; none when the file does not exist yet (first start). A file that exists but cannot be

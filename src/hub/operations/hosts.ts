@@ -80,7 +80,13 @@ export function hostHeard(hostId: string, at: Date): void {
 
 export async function hostsByState(db: Db) {
   const since = onlineSince();
-  const all = await knownHosts(db);
+  let all = await knownHosts(db);
+  // A host the snapshot shows offline (or no host at all) may have come online through another hub in the
+  // last second: look again before leaving it out. Normally every host is online and this costs nothing.
+  if (all.length === 0 || all.some((h) => !isOnline(h, since))) {
+    hostsChanged();
+    all = await knownHosts(db);
+  }
   return {
     online: all.filter((h) => isOnline(h, since)).map(({ id, httpsUrl }) => ({ id, httpsUrl })),
     offline: all.filter((h) => !isOnline(h, since)).map((h) => ({ hostId: h.id, lastHealthCheck: h.lastHealthCheck })),
