@@ -19,7 +19,7 @@ import { countOperation } from '../metrics';
 import { endInConflict } from './conflict';
 import { fanOut, type HostOutcome } from './fan-out';
 import { onlineHosts } from './hosts';
-import type { Actor } from './record';
+import { track, type Actor } from './record';
 
 export type CreateRequest = {
   ownerId: string;
@@ -108,15 +108,19 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
   const opLog = log.child({ operationId, capsulId: id });
   const change = { id, ownerId: request.ownerId };
 
-  // The capsul, the operation and a row per host it is offered to, in one transaction, before any offer: a
+  // The capsul, the operation and a row per host it is offered to, in one statement, before any offer: a
   // claim can only win an operation that exists.
-  await db.$transaction([
-    db.capsul.create({ data: { id, ownerId: request.ownerId, vcpus: size.vcpus, memoryMb: size.memoryMb, diskGb: size.diskGb, image: image.id, state: 'pending' }, select: { id: true } }),
-    db.operation.create({
-      data: { id: operationId, kind: 'create', payload, actor, capsulId: id, hostOperations: { createMany: { data: hosts.map((h) => ({ hostId: h.id })) } } },
-      select: { id: true },
-    }),
-  ]);
+  const now = new Date().toISOString().replace('Z', '');
+  await db.$executeRaw`
+    WITH capsul AS (
+      INSERT INTO "Capsul" (id, "ownerId", vcpus, "memoryMb", "diskGb", image, state, "createdAt", "updatedAt")
+      VALUES (${id}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
+    ), operation AS (
+      INSERT INTO "Operation" (id, kind, payload, state, actor, "capsulId", "createdAt", "updatedAt")
+      VALUES (${operationId}, 'create', ${JSON.stringify(payload)}::jsonb, 'pending', ${actor}, ${id}, ${now}::timestamp(3), ${now}::timestamp(3))
+    )
+    INSERT INTO "HostOperation" ("operationId", "hostId", "assignmentStatus", "createdAt")
+    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`;
   capsulChanged(change);
 
   const outcomes = await fanOut(hosts, { procedure: 'create', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, (s, o) => s.create.mutate(payload, o), createOutput);
@@ -141,13 +145,14 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
     }
     verdict = verdictOf(answers, await ownerOf(db, operationId));
   }
-  await recordAnswers(db, operationId, answers, verdict);
-
   if (verdict.kind !== 'assigned') {
+    await recordAnswers(db, operationId, answers, verdict);
     const conflict = verdict.kind === 'conflict' ? verdict : { error: 'conflict: the owner changed while the answers were counted', hosts: [] };
     await endInConflict(db, { operationId, capsul: change, error: conflict.error, hosts: conflict.hosts, log: opLog });
     throw new TRPCError({ code: 'CONFLICT', message: conflict.error, cause: new HostsError(conflict.error, answers) });
   }
+  // The hosts' answers are audit data: the caller does not wait for them (the owner is in the database already).
+  track(recordAnswers(db, operationId, answers, verdict).catch((err) => opLog.error("could not record the hosts' answers", { err })));
   if (verdict.answerLost) opLog.warn('the owner won the claim but its answer was lost; it stays the owner', { hostId: verdict.owner });
   countOperation('create', 'assigned');
   opLog.info('create assigned', { hostId: verdict.owner });
