@@ -50,8 +50,8 @@ const schema = z
       .default('')
       .transform((v) => v.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean))
       .pipe(z.array(z.email({ message: 'must be a comma-separated list of email addresses' }))),
-    // Mail: smtp://user:password@host:587 or smtps://…:465. Unset: sign-in links go to the hub's log (and, with
-    // DEV_MODE on, to the /dev/mailbox page).
+    // Mail: smtp://user:password@host:587 or smtps://…:465. Unset: nobody can sign in, unless DEV_MODE is on
+    // (then sign-in links go to the hub's log and the /dev/mailbox page).
     SMTP_URL: z.url({ protocol: /^smtps?$/, message: 'must be an smtp:// or smtps:// URL' }).optional(),
     MAIL_FROM: z.string().min(3).max(200).default('Capsul <capsul@localhost>'),
     // Behind a reverse proxy: take the client address from the last X-Forwarded-For hop.

@@ -1,6 +1,6 @@
 // /api/trpc, served by the hub's own HTTPS server with tRPC's Node adapter, in front of Next.js (which serves
-// the pages). The same router and context as everywhere; measured at about half the latency of a Next.js
-// route handler per call (docs/BENCHMARKS.md), which matters on the spokes' claim and completion path.
+// the pages). The same router and context as everywhere, at about half the latency of a Next.js route handler
+// per call when it was measured, which matters on the spokes' claim and completion path.
 import type { IncomingMessage } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { log } from '~/lib/log';

@@ -40,7 +40,13 @@ export function startChangeFeed(opts: { db: Db; databaseUrl: string; retryMs: nu
     c.on('error', lose);
     c.on('end', () => lose(new Error('connection ended')));
     c.on('notification', (n) => {
-      const parsed = message.safeParse(JSON.parse(n.payload ?? 'null'));
+      let payload: unknown;
+      try {
+        payload = JSON.parse(n.payload ?? 'null');
+      } catch {
+        return; // not one of ours: anyone who may connect to the database can NOTIFY on the channel
+      }
+      const parsed = message.safeParse(payload);
       if (parsed.success && parsed.data.hub !== self) capsulChangedElsewhere({ id: parsed.data.id, ownerId: parsed.data.ownerId });
     });
     try {

@@ -7,15 +7,8 @@
 //   while the last calls finish.
 // Live-update streams do not hold a stop up: they are ended when draining starts (browsers reconnect).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { processSingleton } from '~/lib/process-singleton';
 
 export type HubPhase = 'serving' | 'draining' | 'closing';
-
-const state = processSingleton('hubPhase', () => ({ phase: 'serving' as HubPhase }));
-
-export function hubPhase(): HubPhase {
-  return state.phase;
-}
 
 const SPOKE_CALLS = '/api/trpc/spoke.';
 /** Stamped on a procedure call that arrived while the hub drains (any value a client sent is removed). */
@@ -27,6 +20,7 @@ const STREAMS = '/api/trpc/capsul.watch';
 const QUIET_MS = 250;
 
 export class Drain {
+  private phase: HubPhase = 'serving';
   private lastAdmitted = 0;
   private readonly fromPeople = new Set<ServerResponse>();
   private readonly fromSpokes = new Set<ServerResponse>();
@@ -41,7 +35,7 @@ export class Drain {
   admit(req: IncomingMessage, res: ServerResponse): boolean {
     const url = req.url ?? '';
     const fromSpoke = url.startsWith(SPOKE_CALLS);
-    const phase = state.phase;
+    const phase = this.phase;
     delete req.headers[REFUSED_HEADER];
     if (phase !== 'serving') res.setHeader('connection', 'close');
     this.lastAdmitted = Date.now();
@@ -60,7 +54,7 @@ export class Drain {
 
   /** Draining: ends the live-update streams, then waits up to `withinMs` for people's requests to finish. */
   async drain(withinMs: number): Promise<void> {
-    state.phase = 'draining';
+    this.phase = 'draining';
     for (const res of this.streams) res.destroy();
     // Answers still to come close their connections, so no client sends another request on one of them while
     // the hub closes it (the keep-alive race that would cut that request).
@@ -74,7 +68,7 @@ export class Drain {
    * them is answered, not cut).
    */
   async close(withinMs: number): Promise<void> {
-    state.phase = 'closing';
+    this.phase = 'closing';
     const end = Date.now() + withinMs;
     while (Date.now() < end && (this.fromSpokes.size || Date.now() - this.lastAdmitted < QUIET_MS)) await new Promise((r) => setTimeout(r, 20));
   }

@@ -1,6 +1,7 @@
 // Starts the hub: database (migrations applied with Prisma's own engine, catalogs seeded), this process's
-// HTTPS server with /api/trpc (api.ts) in front of the Next.js console, and the periodic work (heartbeats,
-// reaper, reconciliation) while this hub leads (leader.ts).
+// HTTPS server with /api/trpc (api.ts) in front of the Next.js console, the change feed between hubs, and the
+// periodic work (heartbeats, reaper, reconciliation, retention) while this hub leads (leader.ts). Its stop is
+// graceful (drain.ts).
 import https from 'node:https';
 import net from 'node:net';
 import next from 'next';

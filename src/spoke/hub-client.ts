@@ -8,8 +8,11 @@ import type { FetchLike } from '~/lib/https-fetch';
 export type HubClient = TRPCClient<HubRouter>;
 
 export function createHubClient(opts: { hubUrl: string; hostId: string; hostToken: string; fetch: FetchLike; timeoutMs: number }): HubClient {
-  const fetchWithDeadline: FetchLike = (input, init) =>
-    opts.fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(opts.timeoutMs) });
+  // Every call has the deadline, also one made with a signal of its own (a claim's, which its stop aborts).
+  const fetchWithDeadline: FetchLike = (input, init) => {
+    const deadline = AbortSignal.timeout(opts.timeoutMs);
+    return opts.fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
+  };
   return createTRPCClient<HubRouter>({
     links: [
       httpLink({

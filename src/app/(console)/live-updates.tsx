@@ -1,7 +1,10 @@
 'use client';
 // One server-sent-events subscription per console page: each capsul change lands in the TanStack Query
-// cache (lists, the capsul's page, its operations), so state moves on screen without a reload.
+// cache (lists, the capsul's page, its operations), so state moves on screen without a reload. A subscription
+// the hub ends with an error (it fell too far behind, or the hub is restarting) is started again, and what it
+// may have missed is fetched afresh.
 import { useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { capsulRow, type CapsulRow } from '~/contract/capsul-row';
 import { useTRPC } from '~/trpc/react';
@@ -11,7 +14,7 @@ type ListInput = { all?: boolean; owner?: string; includeDeleted?: boolean } | u
 export function LiveUpdates({ accountId }: { accountId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  useSubscription(
+  const subscription = useSubscription(
     trpc.capsul.watch.subscriptionOptions(undefined, {
       onData: (capsul) => {
         for (const query of queryClient.getQueryCache().findAll({ queryKey: trpc.capsul.list.queryKey() })) {
@@ -31,5 +34,15 @@ export function LiveUpdates({ accountId }: { accountId: string }) {
       },
     }),
   );
+  const failed = subscription.status === 'error';
+  const { reset } = subscription;
+  useEffect(() => {
+    if (!failed) return;
+    const again = setTimeout(() => {
+      void queryClient.invalidateQueries({ queryKey: trpc.capsul.pathKey() });
+      reset();
+    }, 2000);
+    return () => clearTimeout(again);
+  }, [failed, reset, queryClient, trpc]);
   return null;
 }

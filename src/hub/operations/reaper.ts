@@ -14,7 +14,9 @@ import { callHost } from './fan-out';
 
 export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failedPending: number; resolvedCreates: number }> {
   const now = Date.now();
-  const pendingCutoff = new Date(now - 3 * env().SPOKE_CALL_TIMEOUT_MS - 5000);
+  // Well past what an offer can take: its deadline, once it has a connection to its host (a burst may queue it
+  // for some deadlines first, fan-out.ts).
+  const pendingCutoff = new Date(now - 5 * env().SPOKE_CALL_TIMEOUT_MS - 5000);
 
   const stale = await db.operation.findMany({
     where: { state: 'pending', createdAt: { lt: pendingCutoff } },
