@@ -19,8 +19,9 @@ type Size = { memoryMb: number; diskGb: number };
  * while it builds (the hypervisor does not count a domain's size until the domain is defined). */
 type Reservation = Size & { settled?: Promise<void> };
 
-/** The hub's answers that decide a claim: anything else (a cut connection, a hub restarting) leaves it open. */
-const CLAIM_LOST = new Set(['CONFLICT', 'NOT_FOUND', 'PRECONDITION_FAILED', 'BAD_REQUEST', 'FORBIDDEN']);
+/** The hub's answers that decide a claim (a host it does not accept cannot win one either): anything else (a cut
+ * connection, a hub restarting) leaves it open. */
+const CLAIM_LOST = new Set(['CONFLICT', 'NOT_FOUND', 'PRECONDITION_FAILED', 'BAD_REQUEST', 'FORBIDDEN', 'UNAUTHORIZED']);
 
 export class Spoke {
   private readonly reserved = new Map<string, Reservation>();
