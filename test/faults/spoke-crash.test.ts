@@ -40,15 +40,17 @@ describe('fault: the owner spoke dies mid-create', () => {
       await spoke.proc.kill();
       spoke = await startSpokeProcess({ hub, hostId: 'owner', tls, port: spoke.port, hostToken: spoke.hostToken, hubToken: spoke.hubToken, stateDir: spoke.stateDir, env: { FAKE_CREATE_MS: '5000' } });
       const restarted = Date.now();
-      const ended = await until('the create ended', async () => {
-        const c = await hub.admin.capsul.byId.query({ id: created.capsulId });
-        return TERMINAL.includes(c.state) && c;
+      // Until its owner reports it. (On a slow machine the restart and the resumed build can outlast the short
+      // CREATE_DEADLINE_MS this suite sets for its reaper test: the reaper's verdict then comes first, and the
+      // owner's report replaces it.)
+      const op = await until('the owner reported the create', async () => {
+        const [o] = await hub.admin.operation.list.query({ capsulId: created.capsulId, kind: 'create' });
+        return o?.completedAt && !o.reapedAt ? o : undefined;
       }, 30_000, 100);
       recoveries.push(Date.now() - restarted);
+      const ended = await hub.admin.capsul.byId.query({ id: created.capsulId });
       assert.equal(ended.state, 'running', ended.error ?? '');
-      const [op] = await hub.admin.operation.list.query({ capsulId: created.capsulId, kind: 'create' });
-      assert.equal(op!.state, 'completed');
-      assert.equal(op!.reapedAt, null, 'ended by the owner, not the reaper');
+      assert.equal(op.state, 'completed');
       // One VM, on its owner.
       const fleet = await hub.admin.fleet.list.mutate();
       assert.deepEqual(fleet.capsuls.filter((c) => c.id === created.capsulId).map((c) => [c.hostId, c.state]), [['owner', 'running']]);
