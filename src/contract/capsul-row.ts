@@ -31,7 +31,8 @@ export function capsulRowSelect(withOwner: boolean) {
 /** A row from a capsul read with at least those columns (a list's, or a live update's full record). */
 export function capsulRow(c: Source, withOwner: boolean): CapsulRow {
   const row: CapsulRow = {
-    id: c.id, name: c.name, state: c.state, ipv4: c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image,
+    // A missing capsul's address is kept for when its VM is back, but there is nothing at it now.
+    id: c.id, name: c.name, state: c.state, ipv4: c.state === 'missing' ? null : c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image,
     hostId: c.hostId, createdAt: c.createdAt,
   };
   if (withOwner && c.owner) row.ownerEmail = c.owner.email;

@@ -29,6 +29,16 @@ const STEP_LABELS: Record<CreateStep, string> = {
   address: 'Address',
 };
 
+/** What the status line says while a step is under way. */
+const STEP_DOING: Record<CreateStep, string> = {
+  assigned: 'assigned to a host',
+  disk: 'making its disk',
+  seed: 'writing its cloud-init seed',
+  defined: 'defining the VM',
+  booting: 'booting',
+  address: 'waiting for its address',
+};
+
 /** How often the page asks the host again while a guest is shutting down, and for how long at most. */
 const SHUTDOWN_CHECK_MS = 5000;
 const SHUTDOWN_CHECKS = 24;
@@ -104,7 +114,7 @@ export function CapsulDetail({ id }: { id: string }) {
           : c.state === 'pending'
             ? 'creating: waiting for a host to take it'
             : c.state === 'creating'
-              ? `creating: ${(c.step ? STEP_LABELS[c.step as CreateStep] : 'starting').toLowerCase()}`
+              ? `creating: ${c.step ? STEP_DOING[c.step as CreateStep] : 'starting'}`
               : null;
 
   return (
