@@ -36,7 +36,9 @@ export class ProgressReports {
       const [operationId, step] = this.waiting.entries().next().value!;
       this.waiting.delete(operationId);
       this.out++;
-      this.send({ operationId, step })
+      // Through a promise, so that even a send that throws at once cannot reach the build.
+      Promise.resolve()
+        .then(() => this.send({ operationId, step }))
         .catch((err) => this.log.debug('a progress report did not reach the hub (it is not sent again)', { operationId, step, err }))
         .finally(() => {
           this.out--;

@@ -37,7 +37,7 @@ export class Spoke {
     private readonly log: Logger,
     private readonly buildsDir: string,
   ) {
-    this.progress = new ProgressReports(async (report) => this.hub.spoke.reportProgress.mutate(report), log);
+    this.progress = new ProgressReports((report) => this.hub.spoke.reportProgress.mutate(report), log);
   }
 
   private journalOf(operationId: string): string {
