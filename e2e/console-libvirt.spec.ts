@@ -53,7 +53,7 @@ test('a real capsul: created from the console, running with its lease and keys, 
     .toBe(`${KEY}\n`);
 
   await page.getByRole('button', { name: 'Restart' }).click();
-  await expect(page.getByRole('row', { name: /power/ }).first()).toContainText('completed');
+  await expect(page.getByRole('row', { name: /restart/ }).first()).toContainText('completed');
   await expect
     .poll(async () => fetch(`http://${address}/boot`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).catch(() => ''), { timeout: 120_000 })
     .toBe('2\n');

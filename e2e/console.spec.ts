@@ -37,6 +37,9 @@ test('a person signs in with the mailed link, adds a key, creates a capsul and w
 
   await page.getByRole('link', { name: 'Capsuls' }).click();
   await page.getByRole('link', { name: 'Create a capsul' }).click();
+  // A free name is suggested; the person gives their own.
+  await expect(page.getByLabel('Name')).toHaveValue(/^[a-z]+-[a-z]+/);
+  await page.getByLabel('Name').fill('alice-web');
   await page.getByRole('radio', { name: /Small/ }).check();
   await expect(page.getByText('A host has room for this size.')).toBeVisible();
   await page.getByLabel('Image').selectOption('debian-12');
@@ -49,6 +52,9 @@ test('a person signs in with the mailed link, adds a key, creates a capsul and w
   aliceCapsul = page.url().split('/').pop()!;
   const state = page.getByTestId('capsul-state');
   await expect(state).toHaveText('creating');
+  await expect(page.locator('main h1')).toHaveText('alice-web');
+  // Its steps move on screen as the host reports them.
+  await expect(page.locator('[data-testid="create-steps"] li[data-step="booting"]')).toHaveAttribute('aria-current', 'step', { timeout: 30_000 });
   const navigations: string[] = [];
   page.on('framenavigated', (f) => f === page.mainFrame() && navigations.push(f.url()));
   await expect(state).toHaveText('running', { timeout: 30_000 });
@@ -58,12 +64,15 @@ test('a person signs in with the mailed link, adds a key, creates a capsul and w
   await shot(page, 'capsul');
 
   await page.getByRole('button', { name: 'Restart' }).click();
-  await expect(page.getByRole('row', { name: /power/ }).first()).toContainText('completed');
+  // The operations table names the action.
+  await expect(page.getByRole('row', { name: /restart/ }).first()).toContainText('completed');
   await expect(state).toHaveText('running');
+  await expect(page.getByRole('row', { name: /power/ })).toHaveCount(0);
 
-  // The list shows it too.
+  // The list shows it too, under its name.
   await page.getByRole('link', { name: 'Capsuls' }).first().click();
   await expect(page.locator(`tr[data-capsul="${aliceCapsul}"]`)).toContainText('running');
+  await expect(page.locator(`tr[data-capsul="${aliceCapsul}"] a`)).toHaveText('alice-web');
   await shot(page, 'capsuls');
 
   // At a phone's width the pages fit the screen: no sideways scrolling.
@@ -102,14 +111,26 @@ test('the owner deletes the capsul after confirming', async ({ page }) => {
   await page.evaluate(() => Object.assign(window, { sameDocument: true }));
   await page.locator(`tr[data-capsul="${aliceCapsul}"] a`).click();
   await expect(page).toHaveURL(`${stack.url}/capsuls/${aliceCapsul}`);
-  await expect(page.locator('main h1')).toContainText(aliceCapsul);
+  await expect(page.locator('main h1')).toHaveText('alice-web');
+  await expect(page.getByTestId('capsul-id')).toHaveText(aliceCapsul);
   expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
   await page.getByRole('button', { name: 'Delete capsul' }).click();
   const dialog = page.getByRole('dialog');
-  await expect(dialog).toContainText(`Delete ${aliceCapsul}?`);
+  await expect(dialog).toContainText('Delete alice-web?');
   await dialog.getByRole('button', { name: 'Delete it' }).click();
   await page.waitForURL(`${stack.url}/capsuls`);
   await expect(page.getByText('No capsuls yet.')).toBeVisible();
+
+  // Its page, opened again, says it is deleted, when and by whom, and offers nothing to do.
+  await page.goto(`${stack.url}/capsuls/${aliceCapsul}`);
+  await expect(page.getByTestId('capsul-state')).toHaveText('deleted');
+  await expect(page.getByTestId('capsul-status')).toContainText(/Deleted \d{4}-\d\d-\d\d \d\d:\d\d UTC by you/);
+  await expect(page.getByTestId('capsul-deleted')).toContainText('by you');
+  for (const name of ['Start', 'Stop', 'Force stop', 'Restart', 'Delete capsul', 'Rename']) await expect(page.getByRole('button', { name, exact: true })).toHaveCount(0);
+  await expect(page.getByTestId('capsul-address')).toHaveCount(0);
+  await expect(page.getByText(/^ssh /)).toHaveCount(0);
+  await expect(page.getByRole('row', { name: /destroy/ }).first()).toContainText('completed');
+  await shot(page, 'capsul-deleted');
 });
 
 test('an admin adds a host, gives its token to a new spoke, and sees it come online', async ({ page }) => {
@@ -145,6 +166,11 @@ test('an admin adds a host, gives its token to a new spoke, and sees it come onl
   await page.getByRole('link', { name: 'Operations' }).click();
   await expect(page.locator('tr[data-operation]').first()).toBeVisible();
   await shot(page, 'operations');
+  // Power actions by what they did, and capsuls by name too.
+  await page.getByLabel('Kind').selectOption('vmState');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page.locator('tr[data-operation]').first()).toContainText('restart');
+  await expect(page.locator('tr[data-operation]').first()).toContainText('alice-web');
   await page.getByRole('link', { name: 'Drift' }).click();
   await page.getByRole('button', { name: 'Compare now' }).click();
   await expect(page.getByRole('heading', { name: /In the database, not on their host/ })).toBeVisible();

@@ -23,9 +23,10 @@ const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for ma
   host remove <id>                       remove a host that has no capsuls
 
   create --owner <email> --image <id> (--size <id> | --vcpus N --memory MiB --disk GiB)
-         [--key "<ssh public key>"]... [--key-file <file>]...
+         [--name <name>] [--key "<ssh public key>"]... [--key-file <file>]...
   list [--owner <email>] [--all]         capsuls in the database
   get <capsul-id>                        ask the owner host for state and address
+  rename <capsul-id> <name>              a new name (unique among the owner's capsuls)
   start|stop|force-stop|restart <capsul-id>
   destroy <capsul-id>
 
@@ -155,6 +156,7 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       break;
     case 'create':
       return hub.capsul.create.mutate({
+        name: values.name,
         owner: need(values.owner, '--owner'),
         image: need(values.image, '--image'),
         size: values.size,
@@ -165,10 +167,12 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       });
     case 'list':
       return (await hub.capsul.list.query({ owner: values.owner, includeDeleted: !!values.all })).map((c) => ({
-        id: c.id, state: c.state, owner: c.ownerEmail, host: c.hostId, ipv4: c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image, created: c.createdAt,
+        id: c.id, name: c.name, state: c.state, owner: c.ownerEmail, host: c.hostId, ipv4: c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image, created: c.createdAt,
       }));
     case 'get':
       return hub.capsul.refresh.mutate({ id: need(sub, 'capsul id') });
+    case 'rename':
+      return hub.capsul.rename.mutate({ id: need(sub, 'capsul id'), name: need(third, 'new name') });
     case 'start':
     case 'stop':
     case 'restart':
@@ -195,7 +199,7 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       });
       if (values.json) return ops;
       return ops.map((o) => ({
-        id: o.id, kind: o.kind, state: o.state, actor: o.actor, capsul: o.capsulId, owner: o.hostId, created: o.createdAt,
+        id: o.id, action: o.action, state: o.state, actor: o.actor, capsul: o.capsulId, name: o.capsul?.name, owner: o.hostId, created: o.createdAt,
         ms: o.completedAt ? o.completedAt.getTime() - o.createdAt.getTime() : null,
         hosts: o.hostOperations.map((h) => `${h.hostId}:${h.assignmentStatus}`).join(' '),
         error: o.error,
@@ -206,8 +210,8 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       if (values.json) return op;
       const took = (to: Date | null) => (to ? `${to.getTime() - op.createdAt.getTime()} ms` : '-');
       return [
-        `operation ${op.id}: ${op.kind} by ${op.actor}, ${op.state}${op.error ? ` (${op.error})` : ''}`,
-        `capsul ${op.capsulId ?? '-'}, owner ${op.hostId ?? '-'}, started ${op.createdAt.toISOString()}, took ${took(op.completedAt)}`,
+        `operation ${op.id}: ${op.action} by ${op.actor}, ${op.state}${op.error ? ` (${op.error})` : ''}`,
+        `capsul ${op.capsulId ?? '-'}${op.capsul ? ` (${op.capsul.name})` : ''}, owner ${op.hostId ?? '-'}, started ${op.createdAt.toISOString()}, took ${took(op.completedAt)}`,
         `payload ${JSON.stringify(op.payload)}`,
         '',
         table(op.hostOperations.map((h) => ({ host: h.hostId, status: h.assignmentStatus, took: took(h.completedAt), reason: h.reason, result: h.result ? JSON.stringify(h.result) : null }))),

@@ -5,6 +5,7 @@ import type { CapsulState } from './capsul';
 
 type Source = {
   id: string;
+  name: string;
   state: CapsulState;
   ipv4: string | null;
   vcpus: number;
@@ -21,7 +22,7 @@ export type CapsulRow = Omit<Source, 'owner'> & { ownerEmail?: string };
 /** The columns to read for a row (a Prisma `select`); `withOwner` adds the owner's email. */
 export function capsulRowSelect(withOwner: boolean) {
   return {
-    id: true, state: true, ipv4: true, vcpus: true, memoryMb: true, diskGb: true, image: true, hostId: true,
+    id: true, name: true, state: true, ipv4: true, vcpus: true, memoryMb: true, diskGb: true, image: true, hostId: true,
     createdAt: true,
     ...(withOwner ? { owner: { select: { email: true } } } : {}),
   } as const;
@@ -30,7 +31,8 @@ export function capsulRowSelect(withOwner: boolean) {
 /** A row from a capsul read with at least those columns (a list's, or a live update's full record). */
 export function capsulRow(c: Source, withOwner: boolean): CapsulRow {
   const row: CapsulRow = {
-    id: c.id, state: c.state, ipv4: c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image,
+    // A missing capsul's address is kept for when its VM is back, but there is nothing at it now.
+    id: c.id, name: c.name, state: c.state, ipv4: c.state === 'missing' ? null : c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image,
     hostId: c.hostId, createdAt: c.createdAt,
   };
   if (withOwner && c.owner) row.ownerEmail = c.owner.email;

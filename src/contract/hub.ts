@@ -25,3 +25,16 @@ export type CompletionResult = z.infer<typeof completionResult>;
 
 export const completeInput = z.object({ operationId, result: completionResult });
 export type CompleteInput = z.infer<typeof completeInput>;
+
+/**
+ * The steps of a create, in order, as the capsul's page shows them: `assigned` is the hub's (a host won the
+ * claim); the owner reports the others while it builds (`spoke.reportProgress`).
+ */
+export const createStep = z.enum(['assigned', 'disk', 'seed', 'defined', 'booting', 'address']);
+export type CreateStep = z.infer<typeof createStep>;
+/** Steps a spoke may report (`assigned` is not its to say). */
+export const buildStep = createStep.exclude(['assigned']);
+export type BuildStep = z.infer<typeof buildStep>;
+
+export const progressInput = z.object({ operationId, step: buildStep });
+export type ProgressInput = z.infer<typeof progressInput>;

@@ -11,8 +11,9 @@ import { writeFileAtomic } from '~/lib/atomic-write';
 import { errorMessage, type Logger } from '~/lib/log';
 import { trpcErrorCode } from '~/lib/trpc-errors';
 import type { HubClient } from './hub-client';
-import { HypervisorError, type HostResources, type Hypervisor, type MeasuredResources } from './hypervisor/types';
+import { HypervisorError, type HostResources, type Hypervisor, type MeasuredResources, type Progress } from './hypervisor/types';
 import { backoffMs, type Outbox } from './outbox';
+import { ProgressReports } from './progress';
 
 type Size = { memoryMb: number; diskGb: number };
 /** Room promised to a create: while its claim is out (`settled` resolves when the claim is decided), then
@@ -28,6 +29,7 @@ export class Spoke {
   private readonly building = new Set<Promise<void>>();
   /** Aborted when the spoke stops: claims still waiting to be decided give up (their journals stay). */
   private readonly stopping = new AbortController();
+  private readonly progress: ProgressReports;
 
   constructor(
     readonly hypervisor: Hypervisor,
@@ -35,7 +37,9 @@ export class Spoke {
     private readonly outbox: Outbox,
     private readonly log: Logger,
     private readonly buildsDir: string,
-  ) {}
+  ) {
+    this.progress = new ProgressReports((report) => this.hub.spoke.reportProgress.mutate(report), log);
+  }
 
   private journalOf(operationId: string): string {
     return path.join(this.buildsDir, `${operationId}.json`);
@@ -185,8 +189,9 @@ export class Spoke {
 
   private async build(spec: CreateInput, log: Logger, resuming: boolean): Promise<void> {
     let result: CompletionResult;
+    const progress = this.progress.of(spec.operationId);
     try {
-      const vm = resuming ? await this.resumeWhenAnswered(spec, log) : await this.hypervisor.create(spec, log);
+      const vm = resuming ? await this.resumeWhenAnswered(spec, log, progress) : await this.hypervisor.create(spec, log, progress);
       result = { ok: true, state: vm.state, ipv4: vm.ipv4, ipv6: vm.ipv6 };
     } catch (err) {
       if (err instanceof HypervisorError && err.kind === 'unavailable') {
@@ -199,6 +204,7 @@ export class Spoke {
       result = { ok: false, error: errorMessage(err).slice(0, 4000) };
     } finally {
       this.reserved.delete(spec.id);
+      this.progress.forget(spec.operationId);
     }
     await this.outbox.add({ operationId: spec.operationId, result });
     await rm(this.journalOf(spec.operationId), { force: true });
@@ -208,10 +214,10 @@ export class Spoke {
    * Resumes an interrupted build, asking again (with backoff) while the hypervisor cannot say what is there:
    * a slow libvirt after a restart must neither fail a healthy capsul nor have it rebuilt over itself.
    */
-  private async resumeWhenAnswered(spec: CreateInput, log: Logger) {
+  private async resumeWhenAnswered(spec: CreateInput, log: Logger, progress: Progress) {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.hypervisor.resume(spec, log);
+        return await this.hypervisor.resume(spec, log, progress);
       } catch (err) {
         if (!(err instanceof HypervisorError && err.kind === 'unavailable') || this.stopping.signal.aborted) throw err;
         log.warn('resume: the hypervisor did not answer; asking again', { attempt: attempt + 1, err });

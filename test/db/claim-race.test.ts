@@ -26,7 +26,7 @@ async function offerToAll(database: TestDb, hosts = HOSTS, operationId = randomU
   await database.db.operation.create({
     data: {
       id: operationId, kind: 'create', actor: 'test', payload,
-      capsul: { create: { id: capsulId, ownerId: owner.id, vcpus: 1, memoryMb: 512, diskGb: 10, image: 'debian-12' } },
+      capsul: { create: { id: capsulId, name: capsulId, ownerId: owner.id, vcpus: 1, memoryMb: 512, diskGb: 10, image: 'debian-12' } },
       hostOperations: { createMany: { data: hosts.map((h) => ({ hostId: h.id })) } },
     },
   });

@@ -43,7 +43,7 @@ for (const kind of ['pglite', 'postgresql'] as const) {
       await db.host.createMany({ data: ['h1', 'h2'].map((id) => ({ id, httpsUrl: `https://${id}.test:8443`, tokenHash: hashToken(newToken()) })) });
       const owner = await db.account.create({ data: { email: 'retention@example.com' } });
       const capsulId = 'capsul-retain0001';
-      await db.capsul.create({ data: { id: capsulId, ownerId: owner.id, vcpus: 1, memoryMb: 512, diskGb: 10, image: 'debian-12', state: 'deleted' } });
+      await db.capsul.create({ data: { id: capsulId, name: capsulId, ownerId: owner.id, vcpus: 1, memoryMb: 512, diskGb: 10, image: 'debian-12', state: 'deleted' } });
 
       // A capsul's whole life, long ago: kept, all of it. The reads around it go.
       for (const k of ['create', 'vmState', 'vmState', 'destroy'] as const) kept.add(await operation({ kind: k, state: 'completed', age: 30 * DAY, capsulId }));

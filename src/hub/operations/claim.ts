@@ -34,7 +34,7 @@ async function claim(db: Db, hostId: string, operationId: string): Promise<Creat
         FROM won WHERE h."operationId" = won.id AND h."hostId" = ${hostId}
     ), capsul AS (
       UPDATE "Capsul" AS c
-         SET "hostId" = ${hostId}, state = 'creating', "updatedAt" = now() AT TIME ZONE 'UTC'
+         SET "hostId" = ${hostId}, state = 'creating', step = 'assigned', "updatedAt" = now() AT TIME ZONE 'UTC'
         FROM won WHERE c.id = won."capsulId"
       RETURNING c."ownerId"
     )

@@ -22,8 +22,8 @@ function canonical(value: unknown): string {
 
 function capsulAfter(result: CompletionResult) {
   return result.ok
-    ? { state: result.state, ipv4: result.ipv4 ?? null, ipv6: result.ipv6 ?? null, error: null }
-    : { state: 'failed' as const, error: result.error };
+    ? { state: result.state, ipv4: result.ipv4 ?? null, ipv6: result.ipv6 ?? null, error: null, step: null }
+    : { state: 'failed' as const, error: result.error, step: null };
 }
 
 /**

@@ -15,7 +15,7 @@ export async function endInConflict(db: Db, c: { operationId: string; capsul: Ca
   const now = new Date();
   await db.$transaction([
     db.operation.update({ where: { id: c.operationId }, data: { state: 'conflict', error: c.error } }),
-    db.capsul.update({ where: { id: c.capsul.id }, data: { state: 'failed', error: c.error, deletedAt: now } }),
+    db.capsul.update({ where: { id: c.capsul.id }, data: { state: 'failed', error: c.error, step: null, deletedAt: now } }),
   ]);
   capsulChanged(c.capsul);
   countOperation('create', 'conflict');

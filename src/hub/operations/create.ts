@@ -14,6 +14,7 @@ import { env } from '~/env';
 import { log } from '~/lib/log';
 import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
+import { isNameConflict, nameTaken } from '../capsul-names';
 import { capsulChanged } from '../events';
 import { countOperation } from '../metrics';
 import { endInConflict } from './conflict';
@@ -23,6 +24,11 @@ import { track, type Actor } from './record';
 
 export type CreateRequest = {
   ownerId: string;
+  /**
+   * Checked free by the caller; the unique index refuses it again if another create took it meanwhile.
+   * Without one (the benchmark) the capsul's id is its name.
+   */
+  name?: string;
   vcpus: number;
   memoryMb: number;
   diskGb: number;
@@ -113,14 +119,16 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
   const now = new Date().toISOString().replace('Z', '');
   await db.$executeRaw`
     WITH capsul AS (
-      INSERT INTO "Capsul" (id, "ownerId", vcpus, "memoryMb", "diskGb", image, state, "createdAt", "updatedAt")
-      VALUES (${id}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
+      INSERT INTO "Capsul" (id, name, "ownerId", vcpus, "memoryMb", "diskGb", image, state, "createdAt", "updatedAt")
+      VALUES (${id}, ${request.name ?? id}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
     ), operation AS (
       INSERT INTO "Operation" (id, kind, payload, state, actor, "capsulId", "createdAt", "updatedAt")
       VALUES (${operationId}, 'create', ${JSON.stringify(payload)}::jsonb, 'pending', ${actor}, ${id}, ${now}::timestamp(3), ${now}::timestamp(3))
     )
     INSERT INTO "HostOperation" ("operationId", "hostId", "assignmentStatus", "createdAt")
-    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`;
+    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`.catch((err) => {
+    throw request.name && isNameConflict(err) ? nameTaken(request.name) : err;
+  });
   capsulChanged(change);
 
   const outcomes = await fanOut(hosts, { procedure: 'create', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, (s, o) => s.create.mutate(payload, o), createOutput);

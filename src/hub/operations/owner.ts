@@ -48,16 +48,23 @@ function refuseWhileCreating(capsul: Owned): void {
   }
 }
 
-/** Asks the owner for the capsul's state and address now; the database follows what the host says. */
+/**
+ * Asks the owner for the capsul's state and address now; the database follows what the host says. A host
+ * that answers without the VM makes the capsul `missing` (its address is kept, for when the VM is back); a
+ * host that does not answer changes nothing.
+ */
 export async function refreshCapsul(db: Db, actor: Actor, id: string, scope: Scope) {
   const capsul = await findCapsul(db, id, scope);
   const host = ownerOf(capsul);
   const op = await startOperation(db, { kind: 'get', actor, payload: { id }, capsulId: id, hostId: host.id });
   const outcome = await callHost(host, { procedure: 'get', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId: op.id }, (s, o) => s.get.query({ id }, o), getOutput);
   const onHost = outcome.ok ? outcome.value : null;
-  const now = onHost ? { state: onHost.state, ipv4: onHost.ipv4 ?? null, ipv6: onHost.ipv6 ?? null } : null;
-  const changed = !!now && capsul.state !== 'creating' && (now.state !== capsul.state || now.ipv4 !== capsul.ipv4 || now.ipv6 !== capsul.ipv6);
-  await finishOperation(db, op.id, 'get', outcome, changed ? [db.capsul.update({ where: { id }, data: now })] : []);
+  const building = capsul.state === 'pending' || capsul.state === 'creating';
+  const now = !outcome.ok || building ? null : onHost ? { state: onHost.state, ipv4: onHost.ipv4 ?? null, ipv6: onHost.ipv6 ?? null } : { state: 'missing' as const };
+  const changed = !!now && (now.state !== capsul.state || (!!onHost && (onHost.ipv4 ?? null) !== capsul.ipv4) || (!!onHost && (onHost.ipv6 ?? null) !== capsul.ipv6));
+  // Conditional on what was read: a delete that lands meanwhile is not undone.
+  const update = changed ? [db.capsul.updateMany({ where: { id, state: capsul.state, deletedAt: null }, data: now })] : [];
+  await finishOperation(db, op.id, 'get', outcome, update);
   if (changed) capsulChanged(capsul);
   if (!outcome.ok) throw hostFailed(outcome);
   return { operationId: op.id, capsul: { ...capsul, ...(changed ? now : {}) }, onHost };
@@ -99,7 +106,7 @@ export async function destroyOnHost(db: Db, actor: Actor, capsulId: string, host
 export async function destroyCapsul(db: Db, actor: Actor, id: string, scope: Scope) {
   const capsul = await findCapsul(db, id, scope);
   refuseWhileCreating(capsul);
-  const deleted = () => [db.capsul.update({ where: { id }, data: { state: 'deleted', deletedAt: new Date() } })];
+  const deleted = () => [db.capsul.update({ where: { id }, data: { state: 'deleted', deletedAt: new Date(), deletedBy: actor, step: null } })];
   if (!capsul.host) {
     // Never placed on a host (its create failed before assignment): nothing to remove anywhere.
     const op = await startOperation(db, { kind: 'destroy', actor, payload: { id }, capsulId: id, hostId: null });

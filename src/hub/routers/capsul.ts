@@ -1,16 +1,18 @@
-// Capsuls: create (async, see operations/create.ts), list, read, start/stop/restart, destroy, their
+// Capsuls: create (async, see operations/create.ts), list, read, rename, start/stop/restart, destroy, their
 // operations, and a live feed of changes. Accounts reach their own capsuls; admins reach every capsul.
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { diskGb, memoryMb, vcpus, vmCommand } from '~/contract/capsul';
+import { capsulName, diskGb, memoryMb, vcpus, vmCommand } from '~/contract/capsul';
 import { capsulRow, capsulRowSelect, type CapsulRow } from '~/contract/capsul-row';
 import { capsulId, catalogId } from '~/contract/ids';
 import { sshPublicKey } from '~/contract/ssh-key';
 import { ensureAccount } from '../accounts';
+import { assertNameFree, isNameConflict, nameTaken, suggestName } from '../capsul-names';
 import { findImage, findSize } from '../catalog';
-import { capsulChanges } from '../events';
+import { capsulChanged, capsulChanges } from '../events';
 import { storedErrorFor } from '../error-shape';
-import { createCapsul, destroyCapsul, heardCapacity, refreshCapsul, setCapsulState } from '../operations';
+import { createCapsul, destroyCapsul, findCapsul, heardCapacity, refreshCapsul, setCapsulState } from '../operations';
+import { actionOf } from '../operations/action';
 import { actorProcedure, router, scopeOf, type Actor } from '../trpc';
 import { email } from './auth';
 
@@ -25,11 +27,29 @@ function ownerFilter(actor: Actor, input: { all?: boolean; owner?: string }) {
   return actor.accountId ? { ownerId: actor.accountId } : {};
 }
 
+/** Who deleted a capsul, as this actor is told it: members are not shown other people's addresses. */
+function deleterFor(actor: Actor, deletedBy: string | null): string | null {
+  if (!deletedBy) return null;
+  if (deletedBy === 'system') return 'the system';
+  if (actor.isAdmin) return deletedBy === 'cli' ? 'an operator (admin token)' : deletedBy.replace(/^account:/, '');
+  return deletedBy === `account:${actor.email}` ? 'you' : 'an administrator';
+}
+
+type StoredCapsul = { error: string | null; deletedAt: Date | null; deletedBy: string | null; ipv4: string | null; ipv6: string | null };
+
+/** A capsul as its page shows it (and live updates push it): a deleted one has no address any more. */
+function capsulView<C extends StoredCapsul>(actor: Actor, capsul: C) {
+  const gone = capsul.deletedAt ? { ipv4: null, ipv6: null } : {};
+  return { ...capsul, ...gone, error: storedErrorFor(actor, capsul.error), deletedBy: deleterFor(actor, capsul.deletedBy) };
+}
+
 export const capsulRouter = router({
   create: actorProcedure
     .input(
       z
         .object({
+          /** Unique among the owner's capsuls; without one the hub picks a free one. */
+          name: capsulName.optional(),
           image: catalogId,
           size: catalogId.optional(),
           vcpus: vcpus.optional(),
@@ -54,9 +74,11 @@ export const capsulRouter = router({
       const existing = await ctx.db.account.findUnique({ where: { email: ownerEmail }, select: { id: true } });
       const keys = input.sshKeyIds.length && existing ? await ctx.db.sshKey.findMany({ where: { id: { in: input.sshKeyIds }, ownerId: existing.id } }) : [];
       if (keys.length !== input.sshKeyIds.length) throw new TRPCError({ code: 'BAD_REQUEST', message: 'sshKeyIds: one of the keys is not yours' });
+      if (input.name && existing) await assertNameFree(ctx.db, existing.id, input.name);
       const owner = existing ?? (await ensureAccount(ctx.db, ownerEmail));
       return createCapsul(ctx.db, actor.label, {
         ownerId: owner.id,
+        name: input.name ?? (await suggestName(ctx.db, owner.id)),
         vcpus: input.vcpus ?? size!.vcpus,
         memoryMb: input.memoryMb ?? size!.memoryMb,
         diskGb: input.diskGb ?? size!.diskGb,
@@ -89,11 +111,28 @@ export const capsulRouter = router({
       return rows.map((c) => capsulRow(c, withOwner));
     }),
 
+  /** A name the account does not use yet, for the create form to suggest. */
+  suggestName: actorProcedure.query(({ ctx }) => suggestName(ctx.db, ctx.actor.accountId ?? 'none')),
+
+  /** Also a deleted capsul: its page says when and by whom, and shows no address. */
   byId: actorProcedure.input(z.object({ id: capsulId })).query(async ({ ctx, input }) => {
     const capsul = await ctx.db.capsul.findFirst({ where: { id: input.id, ...scopeOf(ctx.actor) }, include: { owner: OWNER } });
     if (!capsul) throw new TRPCError({ code: 'NOT_FOUND', message: `no capsul ${input.id}` });
     const image = await ctx.db.osImage.findUnique({ where: { id: capsul.image }, select: { name: true, loginUser: true } });
-    return { ...capsul, error: storedErrorFor(ctx.actor, capsul.error), imageName: image?.name ?? capsul.image, loginUser: image?.loginUser ?? 'root' };
+    return { ...capsulView(ctx.actor, capsul), imageName: image?.name ?? capsul.image, loginUser: image?.loginUser ?? 'root' };
+  }),
+
+  /** A new name for a capsul not deleted (the id stays its handle). */
+  rename: actorProcedure.input(z.object({ id: capsulId, name: capsulName })).mutation(async ({ ctx, input }) => {
+    const capsul = await findCapsul(ctx.db, input.id, scopeOf(ctx.actor));
+    if (capsul.name !== input.name) {
+      await assertNameFree(ctx.db, capsul.ownerId, input.name);
+      await ctx.db.capsul.update({ where: { id: input.id }, data: { name: input.name } }).catch((err: unknown) => {
+        throw isNameConflict(err) ? nameTaken(input.name) : err;
+      });
+      capsulChanged(capsul);
+    }
+    return { id: input.id, name: input.name };
   }),
 
   /** Asks the owning host for the capsul's state and address now (recorded, so a mutation). */
@@ -114,9 +153,10 @@ export const capsulRouter = router({
       where: { capsulId: input.id },
       orderBy: { createdAt: 'desc' },
       take: 50,
-      select: { id: true, kind: true, state: true, error: true, actor: true, createdAt: true, completedAt: true, hostId: true },
+      select: { id: true, kind: true, payload: true, state: true, error: true, actor: true, createdAt: true, completedAt: true, hostId: true },
     });
-    return operations.map((o) => ({ ...o, error: storedErrorFor(ctx.actor, o.error) }));
+    // The payload stays here (a create's carries the keys): the table needs only what was done.
+    return operations.map(({ payload, ...o }) => ({ ...o, action: actionOf(o.kind, payload), error: storedErrorFor(ctx.actor, o.error) }));
   }),
 
   /** Each change to a capsul this actor may see, as the whole row, pushed over server-sent events. */
@@ -125,7 +165,7 @@ export const capsulRouter = router({
     // Changes outside the scope are skipped before anything is read.
     for await (const change of capsulChanges((c) => !scope.ownerId || c.ownerId === scope.ownerId, signal)) {
       const capsul = await ctx.db.capsul.findFirst({ where: { id: change.id, ...scope }, include: { owner: OWNER } });
-      if (capsul) yield { ...capsul, error: storedErrorFor(ctx.actor, capsul.error) };
+      if (capsul) yield capsulView(ctx.actor, capsul);
     }
   }),
 });

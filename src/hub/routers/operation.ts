@@ -2,16 +2,18 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { capsulId, hostId } from '~/contract/ids';
+import { actionOf } from '../operations/action';
 import { adminProcedure, router } from '../trpc';
 
 const kind = z.enum(['create', 'destroy', 'list', 'capacityAvailable', 'get', 'vmState']);
 const state = z.enum(['pending', 'assigned', 'completed', 'failed', 'conflict']);
+const CAPSUL_NAME = { select: { name: true } } as const;
 
 export const operationRouter = router({
   byId: adminProcedure.input(z.object({ id: z.uuid() })).query(async ({ ctx, input }) => {
-    const op = await ctx.db.operation.findUnique({ where: { id: input.id }, include: { hostOperations: { orderBy: { hostId: 'asc' } } } });
+    const op = await ctx.db.operation.findUnique({ where: { id: input.id }, include: { hostOperations: { orderBy: { hostId: 'asc' } }, capsul: CAPSUL_NAME } });
     if (!op) throw new TRPCError({ code: 'NOT_FOUND', message: `no operation ${input.id}` });
-    return op;
+    return { ...op, action: actionOf(op.kind, op.payload) };
   }),
 
   list: adminProcedure
@@ -26,8 +28,8 @@ export const operationRouter = router({
         })
         .default({ limit: 50 }),
     )
-    .query(({ ctx, input }) =>
-      ctx.db.operation.findMany({
+    .query(async ({ ctx, input }) => {
+      const ops = await ctx.db.operation.findMany({
         where: {
           kind: input.kind,
           state: input.state,
@@ -36,7 +38,8 @@ export const operationRouter = router({
         },
         orderBy: { createdAt: 'desc' },
         take: input.limit,
-        include: { hostOperations: { orderBy: { hostId: 'asc' } } },
-      }),
-    ),
+        include: { hostOperations: { orderBy: { hostId: 'asc' } }, capsul: CAPSUL_NAME },
+      });
+      return ops.map((o) => ({ ...o, action: actionOf(o.kind, o.payload) }));
+    }),
 });

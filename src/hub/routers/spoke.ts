@@ -1,8 +1,9 @@
 // `spoke.*`: what spokes call on the hub. Every procedure is a mutation and needs the host's id and token.
-import { claimInput, completeInput, spokeHeartbeatInput } from '~/contract/hub';
+import { claimInput, completeInput, progressInput, spokeHeartbeatInput } from '~/contract/hub';
 import { createInput } from '~/contract/spoke';
 import { claimOperation, completeOperation } from '../operations';
 import { hostHeard } from '../operations/hosts';
+import { reportProgress } from '../operations/progress';
 import { router, spokeProcedure } from '../trpc';
 
 export const spokeRouter = router({
@@ -28,4 +29,9 @@ export const spokeRouter = router({
   completeOperation: spokeProcedure
     .input(completeInput)
     .mutation(({ ctx, input }) => completeOperation(ctx.db, ctx.hostId, input)),
+
+  /** The step a create's build is at (an addition to PROTOCOL.md v1.1's hub router for spokes). */
+  reportProgress: spokeProcedure
+    .input(progressInput)
+    .mutation(({ ctx, input }) => reportProgress(ctx.db, ctx.hostId, input)),
 });

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmCommand, VmState } from '~/contract/capsul';
 import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
 import type { Logger } from '~/lib/log';
-import { HypervisorError, type Hypervisor, type MeasuredResources } from './types';
+import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress } from './types';
 
 type FakeVm = { id: string; state: VmState; memoryMb: number; diskGb: number; ipv4: string };
 
@@ -92,13 +92,17 @@ export class FakeHypervisor implements Hypervisor {
     return vm ? { id: vm.id, state: vm.state, ipv4: vm.ipv4 } : null;
   }
 
-  async create(spec: CreateInput, log: Logger): Promise<CapsulDetail> {
+  async create(spec: CreateInput, log: Logger, progress: Progress = () => {}): Promise<CapsulDetail> {
     if (this.vms.has(spec.id)) throw new HypervisorError(`define: a domain named ${spec.id} already exists`);
     // The capsul counts against capacity from the start, as a defined domain does.
     const vm: FakeVm = { id: spec.id, state: 'stopped', memoryMb: spec.memoryMb, diskGb: spec.diskGb, ipv4: fakeAddress(spec.id) };
     this.vms.set(spec.id, vm);
     await this.save();
-    await sleep(this.opts.createMs);
+    // The libvirt driver's steps, with the build's time spread over them.
+    for (const step of ['disk', 'seed', 'defined', 'booting', 'address'] as const) {
+      progress(step);
+      await sleep(this.opts.createMs / 5);
+    }
     if (!this.vms.has(spec.id)) throw new HypervisorError(`start: ${spec.id} was destroyed while it was being created`);
     vm.state = 'running';
     await this.save();
@@ -106,10 +110,11 @@ export class FakeHypervisor implements Hypervisor {
     return { id: vm.id, state: vm.state, ipv4: vm.ipv4 };
   }
 
-  async resume(spec: CreateInput, log: Logger): Promise<CapsulDetail> {
+  async resume(spec: CreateInput, log: Logger, progress: Progress = () => {}): Promise<CapsulDetail> {
     const vm = this.vms.get(spec.id);
-    if (!vm) return this.create(spec, log);
+    if (!vm) return this.create(spec, log, progress);
     if (vm.state !== 'running') {
+      progress('booting');
       await sleep(this.opts.createMs);
       vm.state = 'running';
       await this.save();

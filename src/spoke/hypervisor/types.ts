@@ -2,7 +2,11 @@
 // this interface; the `libvirt` and `fake` drivers implement it.
 import type { VmCommand, VmState } from '~/contract/capsul';
 import type { CapsulDetail, CreateInput, DriverName, ImageFiles } from '~/contract/spoke';
+import type { BuildStep } from '~/contract/hub';
 import type { Logger } from '~/lib/log';
+
+/** Called by a driver as a build reaches each step; it returns at once and never throws. */
+export type Progress = (step: BuildStep) => void;
 
 export type HostResources = { freeMemoryMb: number; freeDiskGb: number };
 /** What `resources` measured, and which capsuls it already counted (those defined on the host). */
@@ -18,15 +22,18 @@ export interface Hypervisor {
   exists(id: string): Promise<boolean>;
   list(): Promise<CapsulDetail[]>;
   get(id: string): Promise<CapsulDetail | null>;
-  /** Builds and boots the capsul; resolves once it runs and has an address. Cleans up after itself on failure. */
-  create(spec: CreateInput, log: Logger): Promise<CapsulDetail>;
+  /**
+   * Builds and boots the capsul; resolves once it runs and has an address. Cleans up after itself on failure.
+   * Calls `progress` at each step: disk, seed, defined, booting, address.
+   */
+  create(spec: CreateInput, log: Logger, progress?: Progress): Promise<CapsulDetail>;
   /**
    * Finishes a create an earlier run of the spoke began (a restart or a crash mid-build): reuses the domain
    * when it is defined (starting it if it is not running), builds it again from the start when it is not.
    * Resolves once it runs and has an address. When the hypervisor cannot say whether the domain is there, it
    * throws a HypervisorError of kind `unavailable` (never guessing "gone").
    */
-  resume(spec: CreateInput, log: Logger): Promise<CapsulDetail>;
+  resume(spec: CreateInput, log: Logger, progress?: Progress): Promise<CapsulDetail>;
   setState(id: string, command: VmCommand, log?: Logger): Promise<VmState>;
   /** Idempotent: a capsul that is not there is already destroyed. */
   destroy(id: string, log?: Logger): Promise<void>;

@@ -54,9 +54,8 @@ export function CapsulTable({ input, showOwner = false }: { input: { all?: boole
         {list.data.map((c) => (
           <tr key={c.id} data-capsul={c.id}>
             <td data-label="Capsul">
-              <a href={`/capsuls/${c.id}`} className="mono">
-                {c.id}
-              </a>
+              <a href={`/capsuls/${c.id}`}>{c.name}</a>
+              <div className="mono muted small">{c.id}</div>
             </td>
             <td data-label="State">
               <StateBadge state={c.state} />

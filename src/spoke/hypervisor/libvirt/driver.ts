@@ -9,7 +9,7 @@ import { CAPSUL_ID_PATTERN } from '~/contract/ids';
 import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
 import type { Env } from '~/env';
 import { errorMessage, type Logger } from '~/lib/log';
-import { HypervisorError, type Hypervisor, type MeasuredResources } from '../types';
+import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress } from '../types';
 import { buildSeedIso } from './cloud-init';
 import { CommandError, qemuImg, virshRunner, type Runner } from './commands';
 import { domainXml } from './domain-xml';
@@ -174,7 +174,7 @@ export class LibvirtHypervisor implements Hypervisor {
     return { id, state: vmState, ...(vmState === 'running' ? await this.addresses(id) : {}) };
   }
 
-  async create(spec: CreateInput, log: Logger): Promise<CapsulDetail> {
+  async create(spec: CreateInput, log: Logger, progress: Progress = () => {}): Promise<CapsulDetail> {
     assertCapsulId(spec.id);
     const p = this.paths(spec.id);
     const made: string[] = [];
@@ -197,7 +197,9 @@ export class LibvirtHypervisor implements Hypervisor {
         if (await exists(file)) throw new HypervisorError(`create the disk: ${file} already exists`);
       }
       made.push(p.disk, p.seed, p.xml, p.consoleLog);
+      progress('disk');
       await step('create the disk', () => qemuImg(['create', '-q', '-f', 'qcow2', '-b', base, '-F', info.format, p.disk, `${spec.diskGb}G`]));
+      progress('seed');
       await step('build the cloud-init seed', () => buildSeedIso({ id: spec.id, sshAuthorizedKeys: spec.sshAuthorizedKeys, output: p.seed, workDir: this.cfg.disksDir }));
       const xml = domainXml({
         name: spec.id,
@@ -217,11 +219,14 @@ export class LibvirtHypervisor implements Hypervisor {
           : undefined,
         metadata: { diskGb: spec.diskGb, image: spec.image, operationId: spec.operationId },
       });
+      progress('defined');
       await step('write the domain XML', () => writeFile(p.xml, xml, { mode: 0o644 }));
       await step('define the domain', () => this.virsh(['define', p.xml]));
       defined = true;
+      progress('booting');
       await step('start the domain', () => this.virsh(['start', spec.id]));
       log.info('domain started; waiting for its DHCP lease', { capsulId: spec.id });
+      progress('address');
       const address = await step('wait for an address', () => this.waitForAddress(spec.id));
       return { id: spec.id, state: 'running', ...address };
     } catch (err) {
@@ -230,7 +235,7 @@ export class LibvirtHypervisor implements Hypervisor {
     }
   }
 
-  async resume(spec: CreateInput, log: Logger): Promise<CapsulDetail> {
+  async resume(spec: CreateInput, log: Logger, progress: Progress = () => {}): Promise<CapsulDetail> {
     assertCapsulId(spec.id);
     // A virsh that fails or times out says nothing about the domain: never taken for "gone".
     const state = await this.domstate(spec.id).catch((err) => {
@@ -242,10 +247,12 @@ export class LibvirtHypervisor implements Hypervisor {
       await Promise.all([p.disk, p.seed, p.xml, p.consoleLog].map((f) => rm(f, { force: true })));
       this.virtualSizes.delete(p.disk);
       log.info('resume: the domain was never defined; creating it again', { capsulId: spec.id });
-      return this.create(spec, log);
+      return this.create(spec, log, progress);
     }
+    progress('booting');
     if (toVmState(state) !== 'running') await this.virsh(['start', spec.id]);
     log.info('resume: the domain is there; waiting for its DHCP lease', { capsulId: spec.id });
+    progress('address');
     return { id: spec.id, state: 'running', ...(await this.waitForAddress(spec.id)) };
   }
 

@@ -4,9 +4,9 @@ import { formatTime } from '~/components/format';
 import { StateBadge } from '~/components/state-badge';
 import { useTRPC } from '~/trpc/react';
 
-type Missing = { id: string; hostId: string; state: string; owner: string; foundOn: string | null };
+type Missing = { id: string; name?: string; hostId: string; state: string; owner: string; foundOn: string | null };
 type Unknown = { id: string; hostId: string; state: string; deletedInDatabase: boolean };
-type Differs = { id: string; hostId: string; database: string; host: string };
+type Differs = { id: string; name?: string; hostId: string; database: string; host: string };
 type Failed = { hostId: string; status: string; reason: string };
 
 export function DriftReport() {
@@ -45,7 +45,7 @@ function Report({ missing, unknown, stateDiffers, failed }: { missing: Missing[]
           <tbody>
             {missing.map((m) => (
               <tr key={m.id}>
-                <td data-label="Capsul" className="mono">{m.id}</td>
+                <td data-label="Capsul">{m.name ? <div>{m.name}</div> : null}<span className="mono">{m.id}</span></td>
                 <td data-label="Owner">{m.owner}</td>
                 <td data-label="Host">{m.hostId}</td>
                 <td data-label="State"><StateBadge state={m.state} /></td>
@@ -84,7 +84,7 @@ function Report({ missing, unknown, stateDiffers, failed }: { missing: Missing[]
           <tbody>
             {stateDiffers.map((s) => (
               <tr key={s.id}>
-                <td data-label="Capsul" className="mono">{s.id}</td>
+                <td data-label="Capsul">{s.name ? <div>{s.name}</div> : null}<span className="mono">{s.id}</span></td>
                 <td data-label="Host">{s.hostId}</td>
                 <td data-label="Database"><StateBadge state={s.database} /></td>
                 <td data-label="Host says"><StateBadge state={s.host} /></td>

@@ -78,8 +78,13 @@ export function OperationsLog() {
               <tr key={o.id} data-operation={o.id}>
                 <td data-label="When">{formatTime(o.createdAt)}</td>
                 <td data-label="Operation">
-                  <strong>{o.kind}</strong>
-                  {o.capsulId ? <div className="mono muted">{o.capsulId}</div> : null}
+                  <strong>{o.action}</strong>
+                  {o.capsulId ? (
+                    <div className="muted">
+                      {o.capsul?.name ? `${o.capsul.name} ` : null}
+                      <span className="mono">{o.capsulId}</span>
+                    </div>
+                  ) : null}
                   {o.error ? <div className="error">{o.error}</div> : null}
                 </td>
                 <td data-label="State">

@@ -2,19 +2,60 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
+import { useEffect, useState } from 'react';
 import { ConfirmButton } from '~/components/confirm-button';
 import { CopyText } from '~/components/copy-button';
+import { fieldErrors } from '~/components/errors';
+import { controlProps, Field } from '~/components/field';
 import { formatDuration, formatSize, formatTime } from '~/components/format';
 import { StateBadge } from '~/components/state-badge';
 import type { VmCommand } from '~/contract/capsul';
+import { createStep, type CreateStep } from '~/contract/hub';
 import { useTRPC } from '~/trpc/react';
 
-const COMMANDS: { command: VmCommand; label: string; when: (state: string) => boolean }[] = [
-  { command: 'start', label: 'Start', when: (s) => s === 'stopped' || s === 'crashed' },
-  { command: 'stop', label: 'Stop', when: (s) => s === 'running' },
-  { command: 'forceStop', label: 'Force stop', when: (s) => s === 'running' || s === 'shutting_down' || s === 'paused' },
-  { command: 'restart', label: 'Restart', when: (s) => s === 'running' },
+const COMMANDS: { command: VmCommand; label: string; doing: string; when: (state: string) => boolean }[] = [
+  { command: 'start', label: 'Start', doing: 'starting', when: (s) => s === 'stopped' || s === 'crashed' },
+  { command: 'stop', label: 'Stop', doing: 'stopping: asking the guest to shut down', when: (s) => s === 'running' },
+  { command: 'forceStop', label: 'Force stop', doing: 'force stopping', when: (s) => s === 'running' || s === 'shutting_down' || s === 'paused' },
+  { command: 'restart', label: 'Restart', doing: 'restarting', when: (s) => s === 'running' },
 ];
+
+const STEP_LABELS: Record<CreateStep, string> = {
+  assigned: 'Assigned to a host',
+  disk: 'Disk',
+  seed: 'Cloud-init seed',
+  defined: 'VM defined',
+  booting: 'Booting',
+  address: 'Address',
+};
+
+/** What the status line says while a step is under way. */
+const STEP_DOING: Record<CreateStep, string> = {
+  assigned: 'assigned to a host',
+  disk: 'making its disk',
+  seed: 'writing its cloud-init seed',
+  defined: 'defining the VM',
+  booting: 'booting',
+  address: 'waiting for its address',
+};
+
+/** How often the page asks the host again while a guest is shutting down, and for how long at most. */
+const SHUTDOWN_CHECK_MS = 5000;
+const SHUTDOWN_CHECKS = 24;
+
+/** The steps of a create: those behind the current one are done, the current one is under way. */
+function CreateSteps({ step }: { step: string | null }) {
+  const at = step ? createStep.options.indexOf(step as CreateStep) : -1;
+  return (
+    <ol className="steps" data-testid="create-steps">
+      {createStep.options.map((s, i) => (
+        <li key={s} data-step={s} className={i < at || (i === at && s === 'assigned') ? 'done' : i === at ? 'now' : 'later'} aria-current={i === at ? 'step' : undefined}>
+          {STEP_LABELS[s]}
+        </li>
+      ))}
+    </ol>
+  );
+}
 
 export function CapsulDetail({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -22,50 +63,112 @@ export function CapsulDetail({ id }: { id: string }) {
   const queryClient = useQueryClient();
   const capsul = useQuery(trpc.capsul.byId.queryOptions({ id }));
   const operations = useQuery(trpc.capsul.operations.queryOptions({ id }));
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.capsul.operations.queryKey({ id }) });
-  const setState = useMutation(trpc.capsul.setState.mutationOptions({ onSettled: refresh }));
+  const refreshOperations = () => queryClient.invalidateQueries({ queryKey: trpc.capsul.operations.queryKey({ id }) });
+  const setState = useMutation(trpc.capsul.setState.mutationOptions({ onSettled: refreshOperations }));
+  const check = useMutation(trpc.capsul.refresh.mutationOptions());
+  const [name, setName] = useState<string | undefined>(undefined);
+  const rename = useMutation(
+    trpc.capsul.rename.mutationOptions({
+      onSuccess: (r) => {
+        queryClient.setQueryData(trpc.capsul.byId.queryKey({ id }), (old) => (old ? { ...old, name: r.name } : old));
+        setName(undefined);
+      },
+    }),
+  );
   const destroy = useMutation(
     trpc.capsul.destroy.mutationOptions({
       onSuccess: () => {
         void queryClient.invalidateQueries({ queryKey: trpc.capsul.list.queryKey() });
         router.push('/capsuls');
       },
-      onSettled: refresh,
+      onSettled: refreshOperations,
     }),
   );
+  const state = capsul.data?.state;
+  const { mutate: checkNow } = check;
+  // A guest asked to shut down takes its time: the page asks its host again until it has stopped.
+  useEffect(() => {
+    if (state !== 'shutting_down') return;
+    let left = SHUTDOWN_CHECKS;
+    const timer = setInterval(() => (left-- > 0 ? checkNow({ id }) : clearInterval(timer)), SHUTDOWN_CHECK_MS);
+    return () => clearInterval(timer);
+  }, [state, id, checkNow]);
+
   if (!capsul.data) return <p className="muted">Loading…</p>;
   const c = capsul.data;
+  const gone = !!c.deletedAt;
   const busy = setState.isPending || destroy.isPending;
   const error = setState.error ?? destroy.error;
+  const renameErrors = fieldErrors(rename.error, ['name']);
+  const doing = setState.isPending ? COMMANDS.find((x) => x.command === setState.variables?.command)?.doing : undefined;
+  const status = gone
+    ? c.state === 'deleted'
+      ? `Deleted ${formatTime(c.deletedAt)}${c.deletedBy ? ` by ${c.deletedBy}` : ''}. Its VM and disk are gone.`
+      : `Its create did not succeed, so nothing of it is left on any host (${formatTime(c.deletedAt)}).`
+    : doing
+      ? `${doing}…`
+      : c.state === 'missing'
+        ? 'missing: its host no longer has this VM. You may delete it.'
+        : c.state === 'shutting_down'
+          ? 'stopping: waiting for the guest to shut down'
+          : c.state === 'pending'
+            ? 'creating: waiting for a host to take it'
+            : c.state === 'creating'
+              ? `creating: ${c.step ? STEP_DOING[c.step as CreateStep] : 'starting'}`
+              : null;
 
   return (
     <>
       <div className="header-row">
-        <h1 className="mono">{c.id}</h1>
+        <div>
+          <h1>{c.name}</h1>
+          <div className="mono muted small" data-testid="capsul-id">{c.id}</div>
+        </div>
         <span aria-live="polite" data-testid="capsul-state">
           <StateBadge state={c.state} />
         </span>
       </div>
+      {status ? (
+        <p className={`notice${gone || c.state === 'missing' ? ' bad' : ''}`} data-testid="capsul-status" aria-live="polite">
+          {status}
+        </p>
+      ) : null}
+      {c.state === 'pending' || c.state === 'creating' ? <CreateSteps step={c.step} /> : null}
       <div className="grid">
         <section className="card" aria-labelledby="facts">
           <h2 id="facts" style={{ marginTop: 0 }}>
             Details
           </h2>
           <dl className="facts">
-            <dt>Address</dt>
-            <dd className="mono" data-testid="capsul-address">{c.ipv4 ?? (c.state === 'creating' || c.state === 'pending' ? 'being assigned…' : '—')}</dd>
-            {c.ipv6 ? (
+            {gone ? null : (
               <>
-                <dt>IPv6</dt>
-                <dd className="mono">{c.ipv6}</dd>
+                <dt>Address</dt>
+                <dd className="mono" data-testid="capsul-address">
+                  {c.state === 'missing' ? '—' : (c.ipv4 ?? (c.state === 'creating' || c.state === 'pending' ? 'being assigned…' : '—'))}
+                </dd>
+                {c.ipv6 && c.state !== 'missing' ? (
+                  <>
+                    <dt>IPv6</dt>
+                    <dd className="mono">{c.ipv6}</dd>
+                  </>
+                ) : null}
               </>
-            ) : null}
+            )}
             <dt>Size</dt>
             <dd>{formatSize(c)}</dd>
             <dt>Image</dt>
             <dd>{c.imageName}</dd>
             <dt>Created</dt>
             <dd>{formatTime(c.createdAt)}</dd>
+            {gone ? (
+              <>
+                <dt>Deleted</dt>
+                <dd data-testid="capsul-deleted">
+                  {formatTime(c.deletedAt)}
+                  {c.deletedBy ? ` by ${c.deletedBy}` : ''}
+                </dd>
+              </>
+            ) : null}
             {c.error ? (
               <>
                 <dt>Error</dt>
@@ -73,40 +176,61 @@ export function CapsulDetail({ id }: { id: string }) {
               </>
             ) : null}
           </dl>
-          {c.ipv4 ? (
+          {c.ipv4 && !gone && c.state !== 'missing' ? (
             <div style={{ marginTop: '1rem' }}>
               <div className="muted">Log in with</div>
               <CopyText text={`ssh ${c.loginUser}@${c.ipv4}`} label="ssh command" />
             </div>
           ) : null}
-        </section>
-        <section className="card" aria-labelledby="power">
-          <h2 id="power" style={{ marginTop: 0 }}>
-            Power
-          </h2>
-          <div className="actions">
-            {COMMANDS.map(({ command, label, when }) => (
-              <button key={command} type="button" className="secondary" disabled={busy || !when(c.state)} onClick={() => setState.mutate({ id, command })}>
-                {label}
+          {gone ? null : (
+            <form
+              className="rename"
+              noValidate
+              onSubmit={(e) => {
+                e.preventDefault();
+                rename.mutate({ id, name: (name ?? c.name).trim() });
+              }}
+            >
+              <Field id="name" label="Name" error={renameErrors.name ?? renameErrors.form}>
+                <input type="text" value={name ?? c.name} onChange={(e) => setName(e.target.value)} {...controlProps('name', renameErrors.name ?? renameErrors.form)} />
+              </Field>
+              <button type="submit" className="secondary" disabled={rename.isPending || name === undefined || name.trim() === c.name}>
+                Rename
               </button>
-            ))}
-          </div>
-          <h2>Delete</h2>
-          <ConfirmButton
-            label="Delete capsul"
-            title={`Delete ${c.id}?`}
-            confirmLabel="Delete it"
-            disabled={busy || c.state === 'creating' || c.state === 'pending'}
-            onConfirm={() => destroy.mutate({ id })}
-          >
-            <p>The VM and its disk are destroyed. This cannot be undone.</p>
-          </ConfirmButton>
-          {error ? (
-            <p className="notice bad" role="alert" style={{ marginTop: '1rem' }}>
-              {error.message}
-            </p>
-          ) : null}
+            </form>
+          )}
         </section>
+        {gone ? null : (
+          <section className="card" aria-labelledby="power">
+            <h2 id="power" style={{ marginTop: 0 }}>
+              Power
+            </h2>
+            <div className="actions">
+              {COMMANDS.map(({ command, label, when }) => (
+                <button key={command} type="button" className="secondary" disabled={busy || !when(c.state)} onClick={() => setState.mutate({ id, command })}>
+                  {label}
+                </button>
+              ))}
+            </div>
+            <h2>Delete</h2>
+            <ConfirmButton
+              label="Delete capsul"
+              title={`Delete ${c.name}?`}
+              confirmLabel="Delete it"
+              disabled={busy || c.state === 'creating' || c.state === 'pending'}
+              onConfirm={() => destroy.mutate({ id })}
+            >
+              <p>
+                The VM and its disk are destroyed (<span className="mono">{c.id}</span>). This cannot be undone.
+              </p>
+            </ConfirmButton>
+            {error ? (
+              <p className="notice bad" role="alert" style={{ marginTop: '1rem' }}>
+                {error.message}
+              </p>
+            ) : null}
+          </section>
+        )}
       </div>
 
       <h2>Operations</h2>
@@ -125,7 +249,7 @@ export function CapsulDetail({ id }: { id: string }) {
             {operations.data.map((o) => (
               <tr key={o.id}>
                 <td data-label="When">{formatTime(o.createdAt)}</td>
-                <td data-label="Operation">{o.kind === 'vmState' ? 'power' : o.kind}</td>
+                <td data-label="Operation">{o.action}</td>
                 <td data-label="State">
                   <StateBadge state={o.state} />
                 </td>

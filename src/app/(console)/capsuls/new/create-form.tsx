@@ -21,13 +21,16 @@ export function CreateForm() {
   const router = useRouter();
   const catalog = useQuery(trpc.catalog.list.queryOptions());
   const keys = useQuery(trpc.sshKey.list.queryOptions());
+  // A free name is suggested (asked once: it must not change under the person's eyes); they may type another.
+  const suggested = useQuery({ ...trpc.capsul.suggestName.queryOptions(), staleTime: Infinity });
+  const [name, setName] = useState<string | undefined>(undefined);
   const [size, setSize] = useState('');
   const [image, setImage] = useState('');
   const [keyIds, setKeyIds] = useState<string[]>([]);
   const [missing, setMissing] = useState<{ size?: string; image?: string }>({});
   const capacity = useQuery({ ...trpc.capsul.capacity.queryOptions({ size }), enabled: !!size, staleTime: 10_000 });
   const create = useMutation(trpc.capsul.create.mutationOptions({ onSuccess: (r) => router.push(`/capsuls/${r.capsulId}`) }));
-  const errors: FieldErrors = { ...fieldErrors(create.error, ['size', 'image', 'sshKeyIds']), ...missing };
+  const errors: FieldErrors = { ...fieldErrors(create.error, ['name', 'size', 'image', 'sshKeyIds']), ...missing };
   const sizes = catalog.data?.sizes ?? [];
   const images = catalog.data?.images ?? [];
 
@@ -39,9 +42,14 @@ export function CreateForm() {
         e.preventDefault();
         const absent = { ...(size ? {} : { size: 'Pick a size.' }), ...(image ? {} : { image: 'Choose an image.' }) };
         setMissing(absent);
-        if (Object.keys(absent).length === 0) create.mutate({ size, image, sshKeyIds: keyIds });
+        // Left empty, the hub picks a free name.
+        if (Object.keys(absent).length === 0) create.mutate({ name: (name ?? suggested.data ?? '').trim() || undefined, size, image, sshKeyIds: keyIds });
       }}
     >
+      <Field id="name" label="Name" error={errors.name} hint="Lowercase letters, digits and dashes; yours to change later.">
+        <input type="text" value={name ?? suggested.data ?? ''} onChange={(e) => setName(e.target.value)} autoComplete="off" {...controlProps('name', errors.name, true)} />
+      </Field>
+
       <fieldset aria-describedby={errors.size ? 'size-error' : undefined}>
         <legend>Size</legend>
         <div className="choices">

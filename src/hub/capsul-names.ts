@@ -1,0 +1,57 @@
+// Capsul names: unique among an account's capsuls that are not deleted (a partial unique index holds it
+// against races), a readable default when none is given, and the errors that name the `name` field.
+import { randomInt } from 'node:crypto';
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import type { Db } from './db/client';
+
+const ADJECTIVES = [
+  'amber', 'brave', 'brisk', 'calm', 'clever', 'cosy', 'crisp', 'eager', 'fair', 'fond', 'gentle', 'glad', 'jolly',
+  'keen', 'kind', 'lively', 'lucky', 'merry', 'mellow', 'nimble', 'noble', 'plucky', 'proud', 'quiet', 'rapid',
+  'ready', 'silver', 'steady', 'sunny', 'swift', 'tidy', 'witty',
+];
+const NOUNS = [
+  'badger', 'beacon', 'bison', 'cedar', 'comet', 'falcon', 'fern', 'finch', 'fox', 'harbor', 'heron', 'lantern',
+  'maple', 'marten', 'meadow', 'otter', 'owl', 'panda', 'pebble', 'pine', 'puffin', 'quail', 'raven', 'river',
+  'robin', 'spruce', 'stone', 'tern', 'thistle', 'walrus', 'willow', 'wren',
+];
+
+const pick = (words: string[]) => words[randomInt(words.length)]!;
+
+/**
+ * An error about the `name` field, named in `data.issues` the way input validation names a field. Its cause
+ * comes from a parse that fails, because a ZodError made with `new` is not an Error and tRPC would drop it.
+ */
+export function nameError(code: TRPCError['code'], message: string): TRPCError {
+  const cause = z.object({ name: z.any().refine(() => false, message) }).safeParse({}).error;
+  return new TRPCError({ code, message: `name: ${message}`, cause });
+}
+
+export function nameTaken(name: string): TRPCError {
+  return nameError('CONFLICT', `you already have a capsul named "${name}"; pick another name`);
+}
+
+async function taken(db: Db, ownerId: string, name: string): Promise<boolean> {
+  return !!(await db.capsul.findFirst({ where: { ownerId, name, deletedAt: null }, select: { id: true } }));
+}
+
+/** Refuses a name the account already uses (the index refuses it again if two requests race). */
+export async function assertNameFree(db: Db, ownerId: string, name: string): Promise<void> {
+  if (await taken(db, ownerId, name)) throw nameTaken(name);
+}
+
+/** A short readable name this account does not use yet, e.g. "calm-otter". */
+export async function suggestName(db: Db, ownerId: string): Promise<string> {
+  for (let i = 0; i < 5; i++) {
+    const name = `${pick(ADJECTIVES)}-${pick(NOUNS)}`;
+    if (!(await taken(db, ownerId, name))) return name;
+  }
+  return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${randomInt(1000, 10000)}`;
+}
+
+/** Whether a database error is the unique index on (owner, name) refusing a second capsul of that name. */
+export function isNameConflict(err: unknown): boolean {
+  // Prisma and its raw queries name the index in the message or in the driver's error they carry.
+  const e = err as { message?: unknown; meta?: unknown } | null;
+  return `${String(e?.message ?? '')} ${JSON.stringify(e?.meta ?? null)}`.includes('Capsul_ownerId_name_key');
+}
