@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TRPCClientError } from '@trpc/client';
 import { newToken } from '~/lib/tokens';
+import { fieldIssues } from '~/lib/trpc-errors';
 import { adminSettingsFromEnv, createHubAdminClient, type HubAdminClient } from './hub-admin-client';
 
 const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for machine-readable output)
@@ -247,7 +248,10 @@ async function main(): Promise<number> {
     }
     if (err instanceof TRPCClientError) {
       const data = err.data as { code?: string; hosts?: { hostId: string; status: string; reason: string }[] } | undefined;
-      process.stderr.write(`error (${data?.code ?? 'no answer'}): ${err.message}\n`);
+      // A refused field is named here, from the error's data: "size: There is no size "x"; …".
+      const issues = fieldIssues(err).map((i) => `${i.path}: ${i.message}`);
+      const said = issues.length > 1 ? `\n  ${issues.join('\n  ')}` : (issues[0] ?? err.message);
+      process.stderr.write(`error (${data?.code ?? 'no answer'}): ${said}\n`);
       for (const h of data?.hosts ?? []) process.stderr.write(`  ${h.hostId}: ${h.status}${h.reason ? ` — ${h.reason}` : ''}\n`);
       return 1;
     }

@@ -10,6 +10,7 @@ import { ensureAccount } from '../accounts';
 import { findImage, findSize } from '../catalog';
 import { capsulChanges } from '../events';
 import { storedErrorFor } from '../error-shape';
+import { fieldError } from '~/lib/trpc-errors';
 import { createCapsul, destroyCapsul, heardCapacity, refreshCapsul, setCapsulState } from '../operations';
 import { actorProcedure, router, scopeOf, type Actor } from '../trpc';
 import { email } from './auth';
@@ -43,17 +44,19 @@ export const capsulRouter = router({
     )
     .mutation(async ({ ctx, input }) => {
       const { actor } = ctx;
-      if (!actor.isAdmin && (input.owner || input.vcpus || input.memoryMb || input.diskGb)) {
-        throw new TRPCError({ code: 'FORBIDDEN', message: 'size: pick one of the offered sizes' });
+      if (!actor.isAdmin) {
+        if (input.owner) throw fieldError('owner', 'only admins make capsuls for another account', 'FORBIDDEN');
+        const own = (['vcpus', 'memoryMb', 'diskGb'] as const).find((f) => input[f]);
+        if (own) throw fieldError(own, 'only admins choose vCPUs, memory and disk; pick one of the sizes offered', 'FORBIDDEN');
       }
       const ownerEmail = input.owner ?? actor.email;
-      if (!ownerEmail) throw new TRPCError({ code: 'BAD_REQUEST', message: 'owner: give the account the capsul is for' });
+      if (!ownerEmail) throw fieldError('owner', 'give the email of the account the capsul is for');
       // Everything is checked before anything is written (the owner's account is made on first use).
       const size = input.size ? await findSize(ctx.db, input.size) : undefined;
       const image = await findImage(ctx.db, input.image);
       const existing = await ctx.db.account.findUnique({ where: { email: ownerEmail }, select: { id: true } });
       const keys = input.sshKeyIds.length && existing ? await ctx.db.sshKey.findMany({ where: { id: { in: input.sshKeyIds }, ownerId: existing.id } }) : [];
-      if (keys.length !== input.sshKeyIds.length) throw new TRPCError({ code: 'BAD_REQUEST', message: 'sshKeyIds: one of the keys is not yours' });
+      if (keys.length !== input.sshKeyIds.length) throw fieldError('sshKeyIds', 'one of these keys is not yours, or was removed');
       const owner = existing ?? (await ensureAccount(ctx.db, ownerEmail));
       return createCapsul(ctx.db, actor.label, {
         ownerId: owner.id,

@@ -2,6 +2,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { sshPublicKey } from '~/contract/ssh-key';
+import { fieldError } from '~/lib/trpc-errors';
 import { accountProcedure, router } from '../trpc';
 
 const name = z
@@ -17,10 +18,14 @@ export const sshKeyRouter = router({
   ),
 
   add: accountProcedure.input(z.object({ name, content: sshPublicKey })).mutation(async ({ ctx, input }) => {
-    const clash = await ctx.db.sshKey.findFirst({ where: { ownerId: ctx.account.id, OR: [{ name: input.name }, { content: input.content }] } });
-    if (clash) {
-      throw new TRPCError({ code: 'CONFLICT', message: clash.name === input.name ? `name: you already have a key named "${input.name}"` : `content: this key is already added, as "${clash.name}"` });
-    }
+    // The same key is the same type and body, whatever its comment says (content is "type body [comment]").
+    const [type, body] = input.content.split(' ');
+    const sameKey = `${type} ${body}`;
+    const clash = await ctx.db.sshKey.findFirst({
+      where: { ownerId: ctx.account.id, OR: [{ name: input.name }, { content: sameKey }, { content: { startsWith: `${sameKey} ` } }] },
+    });
+    if (clash?.name === input.name) throw fieldError('name', `you already have a key named "${input.name}"; pick another name`, 'CONFLICT');
+    if (clash) throw fieldError('content', `this key is already added, as "${clash.name}"`, 'CONFLICT');
     return ctx.db.sshKey.create({ data: { ownerId: ctx.account.id, name: input.name, content: input.content } });
   }),
 

@@ -24,7 +24,7 @@ export function KeysManager() {
     }),
   );
   const remove = useMutation(trpc.sshKey.remove.mutationOptions({ onSuccess: changed }));
-  const errors = fieldErrors(add.error, ['name', 'content']);
+  const errors = fieldErrors(add.error, add.variables, { name, content });
 
   return (
     <>

@@ -24,10 +24,15 @@ export function CreateForm() {
   const [size, setSize] = useState('');
   const [image, setImage] = useState('');
   const [keyIds, setKeyIds] = useState<string[]>([]);
-  const [missing, setMissing] = useState<{ size?: string; image?: string }>({});
+  // Set by pressing Create: from then on an empty size or image says so, until it is picked.
+  const [tried, setTried] = useState(false);
   const capacity = useQuery({ ...trpc.capsul.capacity.queryOptions({ size }), enabled: !!size, staleTime: 10_000 });
   const create = useMutation(trpc.capsul.create.mutationOptions({ onSuccess: (r) => router.push(`/capsuls/${r.capsulId}`) }));
-  const errors: FieldErrors = { ...fieldErrors(create.error, ['size', 'image', 'sshKeyIds']), ...missing };
+  const errors: FieldErrors = {
+    ...fieldErrors(create.error, create.variables, { size, image, sshKeyIds: keyIds }),
+    ...(tried && !size ? { size: 'Pick a size.' } : {}),
+    ...(tried && !image ? { image: 'Choose an image.' } : {}),
+  };
   const sizes = catalog.data?.sizes ?? [];
   const images = catalog.data?.images ?? [];
 
@@ -37,9 +42,8 @@ export function CreateForm() {
       noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        const absent = { ...(size ? {} : { size: 'Pick a size.' }), ...(image ? {} : { image: 'Choose an image.' }) };
-        setMissing(absent);
-        if (Object.keys(absent).length === 0) create.mutate({ size, image, sshKeyIds: keyIds });
+        setTried(true);
+        if (size && image) create.mutate({ size, image, sshKeyIds: keyIds });
       }}
     >
       <fieldset aria-describedby={errors.size ? 'size-error' : undefined}>
