@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import superjson from 'superjson';
+import type { HubRouter } from '~/hub/root';
 import { httpsFetch } from '~/lib/https-fetch';
 import { createHubClient } from '~/spoke/hub-client';
 import type { SpokeRouter } from '~/spoke/router';
@@ -190,5 +191,18 @@ describe('bad input', () => {
     ];
     for (const [label, call, field, code] of cases) await expectFieldError(call, field, label, code);
     assert.deepEqual(await snapshot(), before, 'nothing changed');
+  });
+
+  test('the same key again, under another comment, is refused naming the key it repeats; keys are listed as ssh-keygen -l shows them', async () => {
+    const err = await member.client.sshKey.add.mutate({ name: 'desktop', content: KEY_AGAIN }).then(
+      () => assert.fail('accepted'),
+      (e: unknown) => e as TRPCClientError<HubRouter>,
+    );
+    assert.equal(err.data?.code, 'CONFLICT');
+    assert.equal(err.message, 'This key is already added, as "laptop".');
+    const keys = await member.client.sshKey.list.query();
+    assert.deepEqual(keys.map((k) => k.name), ['laptop']);
+    // ssh-keygen -lf of KEY's line prints this.
+    assert.equal(keys[0]!.summary, '256 SHA256:B52nXbBaiuU4Va2CQ4hPky6qs7tXNPCrTmV9m8cNtvM ok@capsul (ED25519)');
   });
 });

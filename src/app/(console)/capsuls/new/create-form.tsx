@@ -103,7 +103,9 @@ export function CreateForm() {
                 <span>
                   <strong>{k.name}</strong>
                   <br />
-                  <span className="muted mono">{k.content.split(' ')[0]}</span>
+                  <span className="muted mono" style={{ overflowWrap: 'anywhere' }}>
+                    {k.summary}
+                  </span>
                 </span>
               </label>
             ))}
