@@ -15,6 +15,7 @@ import { log } from '~/lib/log';
 import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
+import { withinLimits, type Limits } from '../limits';
 import { countOperation } from '../metrics';
 import { endInConflict } from './conflict';
 import { fanOut, type HostOutcome } from './fan-out';
@@ -28,6 +29,9 @@ export type CreateRequest = {
   diskGb: number;
   image: { id: string; file: string; kernel?: string | null; initrd?: string | null; cmdline?: string | null };
   sshAuthorizedKeys: string[];
+  /** The owner's limits (limits.ts), and whether a size chose vCPUs, memory and disk (the field a refusal names). */
+  limits: Limits;
+  bySize: boolean;
 };
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -87,7 +91,7 @@ async function ownerOf(db: Db, operationId: string): Promise<string | null> {
 
 export async function createCapsul(db: Db, actor: Actor, request: CreateRequest) {
   const hosts = await onlineHosts(db);
-  const { image, ...size } = request;
+  const { image, limits, bySize, ...size } = request;
   const id = newCapsulId();
   const operationId = randomUUID();
   const payload: CreateInput = {
@@ -109,9 +113,9 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
   const change = { id, ownerId: request.ownerId };
 
   // The capsul, the operation and a row per host it is offered to, in one statement, before any offer: a
-  // claim can only win an operation that exists.
+  // claim can only win an operation that exists. Only if the owner stays within its limits.
   const now = new Date().toISOString().replace('Z', '');
-  await db.$executeRaw`
+  await withinLimits(db, request.ownerId, limits, { ...size, bySize }, (tx) => tx.$executeRaw`
     WITH capsul AS (
       INSERT INTO "Capsul" (id, "ownerId", vcpus, "memoryMb", "diskGb", image, state, "createdAt", "updatedAt")
       VALUES (${id}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
@@ -120,7 +124,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
       VALUES (${operationId}, 'create', ${JSON.stringify(payload)}::jsonb, 'pending', ${actor}, ${id}, ${now}::timestamp(3), ${now}::timestamp(3))
     )
     INSERT INTO "HostOperation" ("operationId", "hostId", "assignmentStatus", "createdAt")
-    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`;
+    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`);
   capsulChanged(change);
 
   const outcomes = await fanOut(hosts, { procedure: 'create', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, (s, o) => s.create.mutate(payload, o), createOutput);

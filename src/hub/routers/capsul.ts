@@ -8,6 +8,7 @@ import { capsulId, catalogId } from '~/contract/ids';
 import { sshPublicKey } from '~/contract/ssh-key';
 import { ensureAccount } from '../accounts';
 import { findImage, findSize } from '../catalog';
+import { defaultLimits, effectiveLimits, NO_USAGE, overLimit } from '../limits';
 import { capsulChanges } from '../events';
 import { storedErrorFor } from '../error-shape';
 import { fieldError } from '~/lib/trpc-errors';
@@ -52,19 +53,28 @@ export const capsulRouter = router({
       const ownerEmail = input.owner ?? actor.email;
       if (!ownerEmail) throw fieldError('owner', 'give the email of the account the capsul is for');
       // Everything is checked before anything is written (the owner's account is made on first use).
-      const size = input.size ? await findSize(ctx.db, input.size) : undefined;
-      const image = await findImage(ctx.db, input.image);
-      const existing = await ctx.db.account.findUnique({ where: { email: ownerEmail }, select: { id: true } });
+      const [size, image, existing, defaults] = await Promise.all([
+        input.size ? findSize(ctx.db, input.size) : undefined,
+        findImage(ctx.db, input.image),
+        ctx.db.account.findUnique({ where: { email: ownerEmail }, select: { id: true, limits: true } }),
+        defaultLimits(ctx.db),
+      ]);
       const keys = input.sshKeyIds.length && existing ? await ctx.db.sshKey.findMany({ where: { id: { in: input.sshKeyIds }, ownerId: existing.id } }) : [];
       if (keys.length !== input.sshKeyIds.length) throw fieldError('sshKeyIds', 'one of these keys is not yours, or was removed');
+      const resources = { vcpus: input.vcpus ?? size!.vcpus, memoryMb: input.memoryMb ?? size!.memoryMb, diskGb: input.diskGb ?? size!.diskGb };
+      const limits = effectiveLimits(defaults, existing?.limits);
+      // An account not made yet holds nothing: past a limit already, it is refused before its row is made.
+      // Any other is counted when its capsul's rows are written (limits.ts).
+      const refusal = existing ? undefined : overLimit(limits, NO_USAGE, { ...resources, bySize: !!size });
+      if (refusal) throw refusal;
       const owner = existing ?? (await ensureAccount(ctx.db, ownerEmail));
       return createCapsul(ctx.db, actor.label, {
         ownerId: owner.id,
-        vcpus: input.vcpus ?? size!.vcpus,
-        memoryMb: input.memoryMb ?? size!.memoryMb,
-        diskGb: input.diskGb ?? size!.diskGb,
+        ...resources,
         image,
         sshAuthorizedKeys: [...new Set([...keys.map((k) => k.content), ...input.sshAuthorizedKeys])],
+        limits,
+        bySize: !!size,
       });
     }),
 
