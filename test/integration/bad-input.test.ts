@@ -1,4 +1,5 @@
-// Every procedure, given malformed input, answers BAD_REQUEST naming the field, and changes nothing.
+// Every procedure, given malformed input, answers BAD_REQUEST (or the refusal it is) naming exactly the bad
+// field in data.issues, with a message in plain sentences, and changes nothing.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
