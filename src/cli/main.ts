@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TRPCClientError } from '@trpc/client';
 import { newToken } from '~/lib/tokens';
+import { fieldIssues } from '~/lib/trpc-errors';
 import { adminSettingsFromEnv, createHubAdminClient, type HubAdminClient } from './hub-admin-client';
 
 const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for machine-readable output)
@@ -35,6 +36,12 @@ const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for ma
                                          add or change an image (files in each spoke's images folder)
   image disable <id>
 
+  limits show [--account <email>]        the default limits, or an account's and what it holds
+  limits set [--account <email>] [--capsuls N] [--vcpus N] [--memory MiB] [--disk GiB]
+                                         set the default limits, or an account's own; "none" removes
+                                         one (the default's: no limit; an account's: the default's holds)
+  limits clear --account <email>         an account back to the default limits
+
   fleet list                             what every online host reports (virsh list)
   fleet capacity --memory MiB --disk GiB what every online host can take
   operations [--kind K] [--state S] [--host H] [--capsul ID] [--limit N]
@@ -48,6 +55,8 @@ const OPTIONS = {
   json: { type: 'boolean' },
   all: { type: 'boolean' },
   owner: { type: 'string' },
+  account: { type: 'string' },
+  capsuls: { type: 'string' },
   image: { type: 'string' },
   size: { type: 'string' },
   vcpus: { type: 'string' },
@@ -91,6 +100,28 @@ function table(rows: Record<string, unknown>[]): string {
   const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => cell(r[k]).length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(keys), ...rows.map((r) => line(keys.map((k) => cell(r[k]))))].join('\n');
+}
+
+/** A limit as given on the command line: "none" removes it; left out, it stays as it is. */
+function limitArg(value: string | undefined): number | null | undefined {
+  return value === undefined ? undefined : value === 'none' ? null : Number(value);
+}
+
+type LimitsShown = {
+  account: string | null;
+  limits: Record<string, number | null>;
+  own: Record<string, number | null> | null;
+  usage: Record<string, number> | null;
+};
+
+/** One row per limit: what holds, and for an account whether it is its own and what it holds now. */
+function limitsTable(shown: LimitsShown): string {
+  const rows = Object.entries(shown.limits).map(([limit, allowed]) => ({
+    limit,
+    allowed: allowed ?? 'no limit',
+    ...(shown.account ? { own: shown.own?.[limit] != null ? 'yes' : 'no (the default)', inUse: shown.usage?.[limit] ?? 0 } : {}),
+  }));
+  return `${shown.account ? `limits of ${shown.account}` : 'default limits, for every account without its own'}\n${table(rows)}`;
 }
 
 function keysFrom(values: Values): string[] {
@@ -183,6 +214,20 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       });
     case 'destroy':
       return hub.capsul.destroy.mutate({ id: need(sub, 'capsul id') });
+    case 'limits': {
+      if (sub === 'show') {
+        const shown = await hub.limits.show.query({ account: values.account });
+        return values.json ? shown : limitsTable(shown);
+      }
+      if (sub === 'set') {
+        const change = { capsuls: limitArg(values.capsuls), vcpus: limitArg(values.vcpus), memoryMb: limitArg(values.memory), diskGb: limitArg(values.disk) };
+        if (Object.values(change).every((v) => v === undefined)) throw new UsageError('give at least one of --capsuls, --vcpus, --memory, --disk');
+        const shown = await hub.limits.set.mutate({ account: values.account, ...change });
+        return values.json ? shown : limitsTable(shown);
+      }
+      if (sub === 'clear') return hub.limits.clear.mutate({ account: need(values.account, '--account') });
+      break;
+    }
     case 'fleet':
       if (sub === 'list') {
         const fleet = await hub.fleet.list.mutate();
@@ -251,7 +296,10 @@ async function main(): Promise<number> {
     }
     if (err instanceof TRPCClientError) {
       const data = err.data as { code?: string; hosts?: { hostId: string; status: string; reason: string }[] } | undefined;
-      process.stderr.write(`error (${data?.code ?? 'no answer'}): ${err.message}\n`);
+      // A refused field is named here, from the error's data: "size: There is no size "x"; …".
+      const issues = fieldIssues(err).map((i) => `${i.path}: ${i.message}`);
+      const said = issues.length > 1 ? `\n  ${issues.join('\n  ')}` : (issues[0] ?? err.message);
+      process.stderr.write(`error (${data?.code ?? 'no answer'}): ${said}\n`);
       for (const h of data?.hosts ?? []) process.stderr.write(`  ${h.hostId}: ${h.status}${h.reason ? ` — ${h.reason}` : ''}\n`);
       return 1;
     }

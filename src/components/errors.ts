@@ -1,30 +1,33 @@
-// Turns a tRPC error into messages per form field. The hub names the field either in `data.issues` (zod) or
-// at the start of the message ("size: …"); anything else is a message for the whole form.
-import type { TRPCClientErrorLike } from '@trpc/client';
-import type { HubRouter } from '~/hub/root';
+// Turns a tRPC error into one message per form field. The hub names each bad field in `data.issues` (zod's
+// checks and the procedures' own `fieldError`, one shape); a message naming none of this form's fields, or an
+// error naming no field at all, is for the whole form. Never both: a field's message is not repeated above.
+import type { FieldIssue } from '~/lib/trpc-errors';
 
 export type FieldErrors = Record<string, string> & { form?: string };
 
-export function fieldErrors(error: unknown, fields: string[]): FieldErrors {
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * `sent`: what the failed call was given (a mutation's `variables`); `now`: the form's fields as they are now,
+ * by the name the hub gives them. A field's message shows only while the field still holds what was sent, so
+ * it goes away as soon as the person changes it.
+ */
+export function fieldErrors(error: unknown, sent: Record<string, unknown> | undefined, now: Record<string, unknown>): FieldErrors {
   if (!error) return {};
-  const e = error as TRPCClientErrorLike<HubRouter>;
+  const issues = (error as { data?: { issues?: FieldIssue[] | null } }).data?.issues ?? [];
+  const fields = Object.keys(now);
   const out: FieldErrors = {};
-  const issues = (e.data as { issues?: { path: string; message: string }[] } | undefined)?.issues;
-  for (const issue of issues ?? []) {
+  for (const issue of issues) {
     const field = fields.find((f) => issue.path === f || issue.path.startsWith(`${f}.`));
-    if (field && !out[field]) out[field] = issue.message;
-    else out.form ??= `${issue.path}: ${issue.message}`;
+    if (!field) out.form ??= issue.message;
+    else if (!out[field] && same(now[field], sent?.[field])) out[field] = issue.message;
   }
-  if (!issues?.length) {
-    const match = /^([A-Za-z]+): (.*)$/s.exec(e.message ?? '');
-    if (match && fields.includes(match[1]!)) out[match[1]!] = match[2]!;
-    else out.form = e.message || 'something went wrong';
-  }
+  if (issues.length === 0) out.form = errorText(error);
   return out;
 }
 
 /** A short, human sentence for errors that are not about one field. */
 export function errorText(error: unknown): string | undefined {
   if (!error) return undefined;
-  return (error as { message?: string }).message ?? 'something went wrong';
+  return (error as { message?: string }).message || 'Something went wrong.';
 }

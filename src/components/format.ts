@@ -15,3 +15,11 @@ export function formatDuration(from: Date, to: Date | null | undefined): string 
   const ms = to.getTime() - from.getTime();
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** Each limit (src/hub/limits.ts) as people read it: its label, and an amount of it. */
+export const LIMITS = [
+  { name: 'capsuls', label: 'Capsuls', amount: (n: number) => String(n) },
+  { name: 'vcpus', label: 'vCPUs', amount: (n: number) => String(n) },
+  { name: 'memoryMb', label: 'Memory', amount: (n: number) => `${n} MiB` },
+  { name: 'diskGb', label: 'Disk', amount: (n: number) => `${n} GiB` },
+] as const;

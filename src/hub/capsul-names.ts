@@ -2,7 +2,7 @@
 // against races), a readable default when none is given, and the errors that name the `name` field.
 import { randomInt } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
-import { z } from 'zod';
+import { fieldError } from '~/lib/trpc-errors';
 import type { Db } from './db/client';
 
 const ADJECTIVES = [
@@ -18,13 +18,9 @@ const NOUNS = [
 
 const pick = (words: string[]) => words[randomInt(words.length)]!;
 
-/**
- * An error about the `name` field, named in `data.issues` the way input validation names a field. Its cause
- * comes from a parse that fails, because a ZodError made with `new` is not an Error and tRPC would drop it.
- */
+/** An error about the `name` field, named in `data.issues` like every field error. */
 export function nameError(code: TRPCError['code'], message: string): TRPCError {
-  const cause = z.object({ name: z.any().refine(() => false, message) }).safeParse({}).error;
-  return new TRPCError({ code, message: `name: ${message}`, cause });
+  return fieldError('name', message, code);
 }
 
 export function nameTaken(name: string): TRPCError {

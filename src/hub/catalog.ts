@@ -1,16 +1,16 @@
 // Turns what a person picks (a size, an image) into what a create needs, from the OsImage and VmSize rows.
-import { TRPCError } from '@trpc/server';
+import { fieldError } from '~/lib/trpc-errors';
 import type { Db } from './db/client';
 
 export async function findImage(db: Db, id: string) {
   const image = await db.osImage.findUnique({ where: { id } });
-  if (!image || !image.enabled) throw new TRPCError({ code: 'BAD_REQUEST', message: `image: no image "${id}" is offered` });
+  if (!image || !image.enabled) throw fieldError('image', `there is no image "${id}"; pick one of the images offered`);
   return image;
 }
 
 export async function findSize(db: Db, id: string) {
   const size = await db.vmSize.findUnique({ where: { id } });
-  if (!size) throw new TRPCError({ code: 'BAD_REQUEST', message: `size: no size "${id}" is offered` });
+  if (!size) throw fieldError('size', `there is no size "${id}"; pick one of the sizes offered`);
   return size;
 }
 

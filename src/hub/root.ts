@@ -8,6 +8,7 @@ import { driftRouter } from './routers/drift';
 import { fleetRouter } from './routers/fleet';
 import { hostRouter } from './routers/host';
 import { imageRouter } from './routers/image';
+import { limitsRouter } from './routers/limits';
 import { operationRouter } from './routers/operation';
 import { sshKeyRouter } from './routers/ssh-key';
 import { spokeRouter } from './routers/spoke';
@@ -24,6 +25,7 @@ export const hubRouter = router({
   capsul: capsulRouter,
   fleet: fleetRouter,
   image: imageRouter,
+  limits: limitsRouter,
   operation: operationRouter,
   bench: benchRouter,
 });

@@ -150,7 +150,8 @@ describe('authentication', () => {
   test('a plain http:// host URL is refused', async () => {
     await assert.rejects(hub.admin.host.add.mutate({ id: 'plain', httpsUrl: 'http://127.0.0.1:8443' }), (err: Error & { data?: { code?: string } }) => {
       assert.equal(err.data?.code, 'BAD_REQUEST');
-      assert.match(err.message, /httpsUrl: must be https:\/\/ \(plain http:\/\/ only with ALLOW_INSECURE_HTTP=true/);
+      assert.deepEqual((err.data as { issues?: { path: string }[] }).issues?.map((i) => i.path), ['httpsUrl']);
+      assert.match(err.message, /^Must be https:\/\/ \(plain http:\/\/ only with ALLOW_INSECURE_HTTP=true/);
       return true;
     });
     assert.ok(!(await hub.admin.host.list.query()).some((h) => h.id === 'plain'));

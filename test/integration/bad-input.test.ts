@@ -1,33 +1,45 @@
-// Every procedure, given malformed input, answers BAD_REQUEST naming the field, and changes nothing.
+// Every procedure, given malformed input, answers BAD_REQUEST (or the refusal it is) naming exactly the bad
+// field in data.issues, with a message in plain sentences, and changes nothing.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import superjson from 'superjson';
+import type { HubRouter } from '~/hub/root';
 import { httpsFetch } from '~/lib/https-fetch';
 import { createHubClient } from '~/spoke/hub-client';
 import type { SpokeRouter } from '~/spoke/router';
+import { signIn, type Session } from '../support/accounts';
 import { createTestDatabase } from '../support/postgres';
 import { allOnline, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
 import { makeTestTls, type TestTls } from '../support/tls';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvatMdwSOLaKEdOnZWAjMM8ufgWQtrOIXrHIPn9Swud ok@capsul';
+const KEY_AGAIN = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvatMdwSOLaKEdOnZWAjMM8ufgWQtrOIXrHIPn9Swud the same key, another comment';
 const HUGE = 'x'.repeat(200_000);
 
-async function expectBadRequest(call: () => Promise<unknown>, field: string, label: string) {
+type Issue = { path: string; message: string };
+
+/** Reads as a sentence a person can act on: not zod's own text, and no "field: " prefix to parse back. */
+function assertSentence(text: string, label: string) {
+  assert.match(text, /^["A-Z].*[.!?]$/s, `${label}: "${text}" reads as a sentence`);
+  assert.doesNotMatch(text, /Too (small|big)|Invalid (input|option|string|UUID|email)|expected \S+, received|^[\w.]+: /, `${label}: "${text}" is plain words`);
+}
+
+/** Refused with `code`, and `data.issues` names exactly `field`; the message says what is wrong, as a sentence. */
+async function expectFieldError(call: () => Promise<unknown>, field: string, label: string, code = 'BAD_REQUEST') {
   const err = await call().then(
     () => assert.fail(`${label}: accepted`),
     (e: unknown) => e,
   );
   assert.ok(err instanceof TRPCClientError, `${label}: ${String(err)}`);
-  assert.equal(err.data?.code, 'BAD_REQUEST', `${label}: ${err.message}`);
-  const issues = (err.data?.issues ?? []) as { path: string; message: string }[];
-  assert.ok(
-    issues.some((i) => i.path === field) || err.message.startsWith(`${field}:`),
-    `${label}: expected the error to name ${field}, got "${err.message}"`,
-  );
-  assert.match(err.message, new RegExp(`(^|; )${field.replace(/\./g, '\\.')}: `), `${label}: message names the field`);
+  assert.equal(err.data?.code, code, `${label}: ${err.message}`);
+  const issues = (err.data?.issues ?? []) as Issue[];
+  assert.deepEqual([...new Set(issues.map((i) => i.path))], [field], `${label}: names exactly ${field}, got ${JSON.stringify(issues)}`);
+  for (const text of [err.message, ...issues.map((i) => i.message)]) assertSentence(text, label);
 }
+
+const expectBadRequest = (call: () => Promise<unknown>, field: string, label: string) => expectFieldError(call, field, label);
 
 describe('bad input', () => {
   let tls: TestTls;
@@ -36,6 +48,7 @@ describe('bad input', () => {
   let spoke: SpokeHandle;
   let capsulId: string;
   let operationId: string;
+  let member: Session;
 
   const spokeClient = () =>
     createTRPCClient<SpokeRouter>({
@@ -55,6 +68,7 @@ describe('bad input', () => {
       ),
       hosts: (await hub.admin.host.list.query()).map((h) => [h.id, h.httpsUrl]),
       onSpoke: (await spokeClient().list.query()).capsuls,
+      memberKeys: member ? (await member.client.sshKey.list.query()).map((k) => [k.id, k.name, k.content]) : [],
     };
   }
 
@@ -68,6 +82,8 @@ describe('bad input', () => {
     capsulId = created.capsulId;
     operationId = created.operationId;
     await until('running', async () => (await hub.admin.capsul.byId.query({ id: capsulId })).state === 'running');
+    member = await signIn(hub, tls, 'member@example.com');
+    await member.client.sshKey.add.mutate({ name: 'laptop', content: KEY });
   });
 
   after(async () => {
@@ -134,5 +150,60 @@ describe('bad input', () => {
     ];
     for (const [label, call, field] of cases) await expectBadRequest(call, field, label);
     assert.deepEqual(await snapshot(), before, 'nothing changed');
+  });
+
+  test('what the console sends: each bad field is named in data, once, in plain words', async () => {
+    /* eslint-disable @typescript-eslint/no-explicit-any -- inputs malformed on purpose */
+    const alice = member.client as any;
+    const admin = hub.admin as any;
+    /* eslint-enable @typescript-eslint/no-explicit-any */
+    const before = await snapshot();
+    const create = { image: 'debian-12', size: 'nano', sshKeyIds: [] };
+    const cases: [string, () => Promise<unknown>, string, string?][] = [
+      // the sign-in form
+      ['auth.requestLink: not an email', () => alice.auth.requestLink.mutate({ email: 'not an email' }), 'email'],
+      ['auth.requestLink: too long', () => alice.auth.requestLink.mutate({ email: `${'a'.repeat(250)}@example.com` }), 'email'],
+      // the keys form
+      ['sshKey.add: no name', () => alice.sshKey.add.mutate({ name: ' ', content: KEY }), 'name'],
+      ['sshKey.add: a long name', () => alice.sshKey.add.mutate({ name: 'n'.repeat(65), content: KEY }), 'name'],
+      ['sshKey.add: a slash in the name', () => alice.sshKey.add.mutate({ name: 'a/b', content: KEY }), 'name'],
+      ['sshKey.add: not a key', () => alice.sshKey.add.mutate({ name: 'other', content: 'ssh-rsa not-a-key' }), 'content'],
+      ['sshKey.add: two keys', () => alice.sshKey.add.mutate({ name: 'other', content: `${KEY}\n${KEY}` }), 'content'],
+      ['sshKey.add: a name in use', () => alice.sshKey.add.mutate({ name: 'laptop', content: KEY_AGAIN }), 'name', 'CONFLICT'],
+      ['sshKey.add: a key added already, with another comment', () => alice.sshKey.add.mutate({ name: 'other', content: KEY_AGAIN }), 'content', 'CONFLICT'],
+      // the create form
+      ['capsul.create: no size', () => alice.capsul.create.mutate({ ...create, size: undefined }), 'size'],
+      ['capsul.create: a size not offered', () => alice.capsul.create.mutate({ ...create, size: 'huge' }), 'size'],
+      ['capsul.create: an image not offered', () => alice.capsul.create.mutate({ ...create, image: 'plan9' }), 'image'],
+      ['capsul.create: no image', () => alice.capsul.create.mutate({ ...create, image: '' }), 'image'],
+      ['capsul.create: a key that is not hers', () => alice.capsul.create.mutate({ ...create, sshKeyIds: [crypto.randomUUID()] }), 'sshKeyIds'],
+      ['capsul.create: a key id that is no id', () => alice.capsul.create.mutate({ ...create, sshKeyIds: ['k1'] }), 'sshKeyIds.0'],
+      ['capsul.create: a member choosing vCPUs', () => alice.capsul.create.mutate({ ...create, vcpus: 64 }), 'vcpus', 'FORBIDDEN'],
+      ['capsul.create: a member choosing the owner', () => alice.capsul.create.mutate({ ...create, owner: 'bob@example.com' }), 'owner', 'FORBIDDEN'],
+      // the admin's hosts form and operations filter
+      ['host.add: an id with capitals', () => admin.host.add.mutate({ id: 'Bad Id;', httpsUrl: 'https://127.0.0.1:9' }), 'id'],
+      ['host.add: plain http', () => admin.host.add.mutate({ id: 'ok', httpsUrl: 'http://127.0.0.1:9' }), 'httpsUrl'],
+      ['host.add: not a URL', () => admin.host.add.mutate({ id: 'ok', httpsUrl: 'somewhere' }), 'httpsUrl'],
+      ['host.add: an id in use', () => admin.host.add.mutate({ id: 'spoke-a', httpsUrl: 'https://127.0.0.1:9' }), 'id', 'CONFLICT'],
+      ['host.add: a URL in use', () => admin.host.add.mutate({ id: 'ok', httpsUrl: spoke.url }), 'httpsUrl', 'CONFLICT'],
+      ['host.update: a URL with a query', () => admin.host.update.mutate({ id: 'spoke-a', httpsUrl: 'https://127.0.0.1:9/?x=1' }), 'httpsUrl'],
+      ['operation.list: host', () => admin.operation.list.query({ hostId: 'no such host!' }), 'hostId'],
+      ['operation.list: capsul', () => admin.operation.list.query({ capsulId: 'nope' }), 'capsulId'],
+    ];
+    for (const [label, call, field, code] of cases) await expectFieldError(call, field, label, code);
+    assert.deepEqual(await snapshot(), before, 'nothing changed');
+  });
+
+  test('the same key again, under another comment, is refused naming the key it repeats; keys are listed as ssh-keygen -l shows them', async () => {
+    const err = await member.client.sshKey.add.mutate({ name: 'desktop', content: KEY_AGAIN }).then(
+      () => assert.fail('accepted'),
+      (e: unknown) => e as TRPCClientError<HubRouter>,
+    );
+    assert.equal(err.data?.code, 'CONFLICT');
+    assert.equal(err.message, 'This key is already added, as "laptop".');
+    const keys = await member.client.sshKey.list.query();
+    assert.deepEqual(keys.map((k) => k.name), ['laptop']);
+    // ssh-keygen -lf of KEY's line prints this.
+    assert.equal(keys[0]!.summary, '256 SHA256:B52nXbBaiuU4Va2CQ4hPky6qs7tXNPCrTmV9m8cNtvM ok@capsul (ED25519)');
   });
 });

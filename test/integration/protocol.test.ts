@@ -11,6 +11,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { TRPCClientError } from '@trpc/client';
 import pg from 'pg';
 import type { HubRouter } from '~/hub/root';
+import { fieldIssues } from '~/lib/trpc-errors';
 import { createTestDatabase } from '../support/postgres';
 import { allOnline, freePort, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
 import { ScriptedSpoke, type Offer } from '../support/scripted-spoke';
@@ -312,7 +313,7 @@ describe('protocol promises, with real processes and scripted spokes', () => {
     ] as const) {
       const err = await refused(() => hub.admin.capsul.create.mutate(input));
       assert.equal(err.data?.code, 'BAD_REQUEST', err.message);
-      assert.ok(err.message.startsWith(`${field}:`), `names ${field}: "${err.message}"`);
+      assert.deepEqual(fieldIssues(err).map((i) => i.path), [field], `names ${field}: "${err.message}"`);
       assert.deepEqual(await written(), before, `refused for its ${field}: no Account row for ${stranger}, nothing else either`);
     }
   });

@@ -13,6 +13,7 @@ const ADMIN_LINKS = [
   { href: '/admin/hosts', label: 'Hosts' },
   { href: '/admin/operations', label: 'Operations' },
   { href: '/admin/drift', label: 'Drift' },
+  { href: '/admin/limits', label: 'Limits' },
   { href: '/admin/capsuls', label: 'All capsuls' },
 ];
 

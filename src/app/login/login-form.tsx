@@ -9,7 +9,7 @@ export function LoginForm() {
   const trpc = useTRPC();
   const [email, setEmail] = useState('');
   const request = useMutation(trpc.auth.requestLink.mutationOptions());
-  const errors = fieldErrors(request.error, ['email']);
+  const errors = fieldErrors(request.error, request.variables, { email });
   if (request.isSuccess) {
     return (
       <div className="notice good" role="status">
@@ -32,9 +32,14 @@ export function LoginForm() {
       }}
     >
       <p className="muted">No password: we mail you a link that signs you in.</p>
-      <Field id="email" label="Email address" error={errors.email ?? errors.form}>
-        <input type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} {...controlProps('email', errors.email ?? errors.form)} />
+      <Field id="email" label="Email address" error={errors.email}>
+        <input type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} {...controlProps('email', errors.email)} />
       </Field>
+      {errors.form ? (
+        <p className="notice bad" role="alert">
+          {errors.form}
+        </p>
+      ) : null}
       <div>
         <button type="submit" disabled={request.isPending}>
           {request.isPending ? 'Sending…' : 'Mail me a sign-in link'}

@@ -3,6 +3,7 @@
 import { TRPCError } from '@trpc/server';
 import { env } from '~/env';
 import { hashToken, newToken } from '~/lib/tokens';
+import { fieldError } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { ensureAccount } from '../accounts';
 import { canSendMail, sendMail } from './mail';
@@ -14,18 +15,19 @@ export const RATE_LIMIT_WINDOW_MS = 15 * 60 * 1000;
 
 export async function requestLoginLink(db: Db, email: string, clientAddress: string): Promise<void> {
   if (!canSendMail()) {
-    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'email: this hub cannot send sign-in links yet (its operator has not set SMTP_URL)' });
+    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'This hub cannot send sign-in links yet: its operator has not set SMTP_URL.' });
   }
   const since = new Date(Date.now() - RATE_LIMIT_WINDOW_MS);
   const [forEmail, forAddress] = await Promise.all([
     db.loginToken.count({ where: { email, createdAt: { gte: since } } }),
     db.loginToken.count({ where: { clientAddress, createdAt: { gte: since } } }),
   ]);
-  if (forEmail >= env().LOGIN_LINKS_PER_EMAIL || forAddress >= env().LOGIN_LINKS_PER_ADDRESS) {
-    throw new TRPCError({
-      code: 'TOO_MANY_REQUESTS',
-      message: `email: too many sign-in links asked for ${forEmail >= env().LOGIN_LINKS_PER_EMAIL ? 'this address' : 'from your network'}; use the last one sent, or try again in 15 minutes`,
-    });
+  // Too many for this address is about the field; too many from the network is not.
+  if (forEmail >= env().LOGIN_LINKS_PER_EMAIL) {
+    throw fieldError('email', 'too many sign-in links asked for this address; use the last one sent, or try again in 15 minutes', 'TOO_MANY_REQUESTS');
+  }
+  if (forAddress >= env().LOGIN_LINKS_PER_ADDRESS) {
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'Too many sign-in links asked from your network; use the last one sent, or try again in 15 minutes.' });
   }
   const token = newToken();
   await db.loginToken.create({
@@ -46,7 +48,7 @@ export async function verifyLoginLink(db: Db, token: string): Promise<{ sessionT
   // Conditional update: of two concurrent uses of one link, only one changes the row.
   const used = await db.loginToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
   if (used.count !== 1) {
-    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'token: this sign-in link has expired or was used already; ask for a new one' });
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'This sign-in link has expired or was used already; ask for a new one.' });
   }
   const { email } = await db.loginToken.findUniqueOrThrow({ where: { tokenHash }, select: { email: true } });
   const account = await ensureAccount(db, email);

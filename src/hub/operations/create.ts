@@ -16,6 +16,7 @@ import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { isNameConflict, nameTaken } from '../capsul-names';
 import { capsulChanged } from '../events';
+import { withinLimits, type Limits } from '../limits';
 import { countOperation } from '../metrics';
 import { endInConflict } from './conflict';
 import { fanOut, type HostOutcome } from './fan-out';
@@ -34,6 +35,9 @@ export type CreateRequest = {
   diskGb: number;
   image: { id: string; file: string; kernel?: string | null; initrd?: string | null; cmdline?: string | null };
   sshAuthorizedKeys: string[];
+  /** The owner's limits (limits.ts), and whether a size chose vCPUs, memory and disk (the field a refusal names). */
+  limits: Limits;
+  bySize: boolean;
 };
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -93,7 +97,7 @@ async function ownerOf(db: Db, operationId: string): Promise<string | null> {
 
 export async function createCapsul(db: Db, actor: Actor, request: CreateRequest) {
   const hosts = await onlineHosts(db);
-  const { image, ...size } = request;
+  const { image, limits, bySize, ...size } = request;
   const id = newCapsulId();
   const operationId = randomUUID();
   const payload: CreateInput = {
@@ -115,9 +119,9 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
   const change = { id, ownerId: request.ownerId };
 
   // The capsul, the operation and a row per host it is offered to, in one statement, before any offer: a
-  // claim can only win an operation that exists.
+  // claim can only win an operation that exists. Only if the owner stays within its limits.
   const now = new Date().toISOString().replace('Z', '');
-  await db.$executeRaw`
+  await withinLimits(db, request.ownerId, limits, { ...size, bySize }, (tx) => tx.$executeRaw`
     WITH capsul AS (
       INSERT INTO "Capsul" (id, name, "ownerId", vcpus, "memoryMb", "diskGb", image, state, "createdAt", "updatedAt")
       VALUES (${id}, ${request.name ?? id}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
@@ -126,7 +130,7 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
       VALUES (${operationId}, 'create', ${JSON.stringify(payload)}::jsonb, 'pending', ${actor}, ${id}, ${now}::timestamp(3), ${now}::timestamp(3))
     )
     INSERT INTO "HostOperation" ("operationId", "hostId", "assignmentStatus", "createdAt")
-    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`.catch((err) => {
+    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`).catch((err) => {
     throw request.name && isNameConflict(err) ? nameTaken(request.name) : err;
   });
   capsulChanged(change);

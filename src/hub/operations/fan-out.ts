@@ -6,6 +6,7 @@ import { CONNECTIONS_PER_PEER } from '~/lib/https-fetch';
 import { Limiter } from '~/lib/limiter';
 import { errorMessage } from '~/lib/log';
 import { processSingleton } from '~/lib/process-singleton';
+import { fieldIssues } from '~/lib/trpc-errors';
 import { fanOutSeconds, hostCallSeconds } from '../metrics';
 import { spokeClient, type SpokeClient } from '../spoke-client';
 
@@ -37,7 +38,9 @@ export function classifyFailure(err: unknown, signal: AbortSignal, deadlineMs: n
   const chain = causes(err);
   const answered = chain.find((e) => (e.data as { code?: string } | undefined)?.code);
   if (answered) {
-    return { status: 'error_response_from_host', reason: `${(answered.data as { code: string }).code}: ${answered.message}` };
+    // A refused input names its fields in data (trpc-errors.ts), not in the message: an admin reading the reason needs them.
+    const issues = fieldIssues(answered).map((i) => `${i.path}: ${i.message}`);
+    return { status: 'error_response_from_host', reason: `${(answered.data as { code: string }).code}: ${issues.length ? issues.join(' ') : answered.message}` };
   }
   const network = chain.find((e) => e.code && NETWORK_CODES.test(e.code)) ?? chain.find((e) => e.message === 'fetch failed');
   if (network) {

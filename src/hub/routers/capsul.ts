@@ -6,9 +6,11 @@ import { capsulName, diskGb, memoryMb, vcpus, vmCommand } from '~/contract/capsu
 import { capsulRow, capsulRowSelect, type CapsulRow } from '~/contract/capsul-row';
 import { capsulId, catalogId } from '~/contract/ids';
 import { sshPublicKey } from '~/contract/ssh-key';
+import { fieldError } from '~/lib/trpc-errors';
 import { ensureAccount } from '../accounts';
 import { assertNameFree, isNameConflict, nameTaken, suggestName } from '../capsul-names';
 import { findImage, findSize } from '../catalog';
+import { defaultLimits, effectiveLimits, NO_USAGE, overLimit } from '../limits';
 import { capsulChanged, capsulChanges } from '../events';
 import { storedErrorFor } from '../error-shape';
 import { createCapsul, destroyCapsul, findCapsul, heardCapacity, refreshCapsul, setCapsulState } from '../operations';
@@ -63,27 +65,38 @@ export const capsulRouter = router({
     )
     .mutation(async ({ ctx, input }) => {
       const { actor } = ctx;
-      if (!actor.isAdmin && (input.owner || input.vcpus || input.memoryMb || input.diskGb)) {
-        throw new TRPCError({ code: 'FORBIDDEN', message: 'size: pick one of the offered sizes' });
+      if (!actor.isAdmin) {
+        if (input.owner) throw fieldError('owner', 'only admins make capsuls for another account', 'FORBIDDEN');
+        const own = (['vcpus', 'memoryMb', 'diskGb'] as const).find((f) => input[f]);
+        if (own) throw fieldError(own, 'only admins choose vCPUs, memory and disk; pick one of the sizes offered', 'FORBIDDEN');
       }
       const ownerEmail = input.owner ?? actor.email;
-      if (!ownerEmail) throw new TRPCError({ code: 'BAD_REQUEST', message: 'owner: give the account the capsul is for' });
+      if (!ownerEmail) throw fieldError('owner', 'give the email of the account the capsul is for');
       // Everything is checked before anything is written (the owner's account is made on first use).
-      const size = input.size ? await findSize(ctx.db, input.size) : undefined;
-      const image = await findImage(ctx.db, input.image);
-      const existing = await ctx.db.account.findUnique({ where: { email: ownerEmail }, select: { id: true } });
+      const [size, image, existing, defaults] = await Promise.all([
+        input.size ? findSize(ctx.db, input.size) : undefined,
+        findImage(ctx.db, input.image),
+        ctx.db.account.findUnique({ where: { email: ownerEmail }, select: { id: true, limits: true } }),
+        defaultLimits(ctx.db),
+      ]);
       const keys = input.sshKeyIds.length && existing ? await ctx.db.sshKey.findMany({ where: { id: { in: input.sshKeyIds }, ownerId: existing.id } }) : [];
-      if (keys.length !== input.sshKeyIds.length) throw new TRPCError({ code: 'BAD_REQUEST', message: 'sshKeyIds: one of the keys is not yours' });
+      if (keys.length !== input.sshKeyIds.length) throw fieldError('sshKeyIds', 'one of these keys is not yours, or was removed');
       if (input.name && existing) await assertNameFree(ctx.db, existing.id, input.name);
+      const resources = { vcpus: input.vcpus ?? size!.vcpus, memoryMb: input.memoryMb ?? size!.memoryMb, diskGb: input.diskGb ?? size!.diskGb };
+      const limits = effectiveLimits(defaults, existing?.limits);
+      // An account not made yet holds nothing: past a limit already, it is refused before its row is made.
+      // Any other is counted when its capsul's rows are written (limits.ts).
+      const refusal = existing ? undefined : overLimit(limits, NO_USAGE, { ...resources, bySize: !!size });
+      if (refusal) throw refusal;
       const owner = existing ?? (await ensureAccount(ctx.db, ownerEmail));
       return createCapsul(ctx.db, actor.label, {
         ownerId: owner.id,
         name: input.name ?? (await suggestName(ctx.db, owner.id)),
-        vcpus: input.vcpus ?? size!.vcpus,
-        memoryMb: input.memoryMb ?? size!.memoryMb,
-        diskGb: input.diskGb ?? size!.diskGb,
+        ...resources,
         image,
         sshAuthorizedKeys: [...new Set([...keys.map((k) => k.content), ...input.sshAuthorizedKeys])],
+        limits,
+        bySize: !!size,
       });
     }),
 

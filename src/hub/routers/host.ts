@@ -7,6 +7,7 @@ import { hostId } from '~/contract/ids';
 import { env } from '~/env';
 import type { Db } from '../db/client';
 import { HOST_TOKEN_COLUMNS, HUB_TOKEN_COLUMNS, hostTokenRotation, hostTokenState, hubTokenRotation, hubTokenState, newHostCredentials } from '../host-tokens';
+import { fieldError } from '~/lib/trpc-errors';
 import { hostUrl } from '../host-url';
 import { spokeCertificate, spokeEnvFile } from '../join';
 import { hostsChanged, isOnline, onlineSince } from '../operations/hosts';
@@ -108,13 +109,12 @@ export const hostRouter = router({
 async function addHost(db: Db, id: string, httpsUrl: string) {
   const clash = await db.host.findFirst({ where: { OR: [{ id }, { httpsUrl, removedAt: null }] } });
   if (clash) {
-    const message =
-      clash.id !== id
-        ? `httpsUrl: host ${clash.id} has that URL`
-        : clash.removedAt
-          ? `id: ${id} belonged to a host removed on ${clash.removedAt.toISOString()}; pick another id`
-          : `id: host ${id} exists`;
-    throw new TRPCError({ code: 'CONFLICT', message });
+    if (clash.id !== id) throw fieldError('httpsUrl', `host ${clash.id} has that URL already`, 'CONFLICT');
+    throw fieldError(
+      'id',
+      clash.removedAt ? `${id} belonged to a host removed on ${clash.removedAt.toISOString()}; pick another id` : `there is a host ${id} already; pick another id`,
+      'CONFLICT',
+    );
   }
   const credentials = newHostCredentials(id);
   await db.host.create({ data: { id, httpsUrl, ...credentials.data } });

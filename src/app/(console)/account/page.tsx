@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { formatTime } from '~/components/format';
+import { formatTime, LIMITS } from '~/components/format';
 import { serverCaller } from '~/trpc/server';
 import { SignOutEverywhere } from './sign-out-everywhere';
 
@@ -16,8 +16,6 @@ export default async function AccountPage() {
           <dd>{me.email}</dd>
           <dt>Since</dt>
           <dd>{formatTime(me.createdAt)}</dd>
-          <dt>Capsuls</dt>
-          <dd>{me.capsuls}</dd>
           <dt>SSH keys</dt>
           <dd>{me.keys}</dd>
           <dt>Signed-in browsers</dt>
@@ -26,6 +24,29 @@ export default async function AccountPage() {
           <dd>{me.isAdmin ? 'admin' : 'member'}</dd>
         </dl>
       </div>
+      <h2>What you hold, and your limits</h2>
+      <table className="stack" aria-label="What you hold, and your limits">
+        <thead>
+          <tr>
+            <th scope="col">Resource</th>
+            <th scope="col">In use</th>
+            <th scope="col">Allowed</th>
+          </tr>
+        </thead>
+        <tbody>
+          {LIMITS.map(({ name, label, amount }) => {
+            const allowed = me.limits[name];
+            return (
+              <tr key={name} data-limit={name}>
+                <td data-label="Resource">{label}</td>
+                <td data-label="In use">{amount(me.usage[name])}</td>
+                <td data-label="Allowed">{allowed === null ? 'no limit' : amount(allowed)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      <p className="muted">Capsuls count until they are deleted. An admin sets the limits.</p>
       <div className="card">
         <SignOutEverywhere />
       </div>

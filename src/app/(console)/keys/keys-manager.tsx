@@ -24,7 +24,7 @@ export function KeysManager() {
     }),
   );
   const remove = useMutation(trpc.sshKey.remove.mutationOptions({ onSuccess: changed }));
-  const errors = fieldErrors(add.error, ['name', 'content']);
+  const errors = fieldErrors(add.error, add.variables, { name, content });
 
   return (
     <>
@@ -33,7 +33,7 @@ export function KeysManager() {
           <thead>
             <tr>
               <th scope="col">Name</th>
-              <th scope="col">Key</th>
+              <th scope="col">Key (as ssh-keygen -l shows it)</th>
               <th scope="col">Added</th>
               <th scope="col">
                 <span className="skip">Actions</span>
@@ -44,8 +44,8 @@ export function KeysManager() {
             {keys.data.map((k) => (
               <tr key={k.id}>
                 <td data-label="Name">{k.name}</td>
-                <td data-label="Key" className="mono" style={{ overflowWrap: 'anywhere' }}>
-                  {k.content.length > 60 ? `${k.content.slice(0, 36)}…${k.content.slice(-20)}` : k.content}
+                <td data-label="Key" className="mono" style={{ overflowWrap: 'anywhere' }} title={k.content}>
+                  {k.summary}
                 </td>
                 <td data-label="Added">{formatTime(k.createdAt)}</td>
                 <td>

@@ -19,7 +19,7 @@ export function VerifyButton({ token }: { token: string }) {
     <div className="stack">
       {verify.error ? (
         <div className="notice bad" role="alert">
-          <p>{verify.error.message.replace(/^token: /, '')}</p>
+          <p>{verify.error.message}</p>
           <Link href="/login">Ask for a new link</Link>
         </div>
       ) : (

@@ -56,7 +56,7 @@ function HostRow({ host, onToken }: { host: { id: string; httpsUrl: string }; on
     }),
   );
   const remove = useMutation(trpc.host.remove.mutationOptions({ onSuccess: changed }));
-  const errors = fieldErrors(update.error, ['httpsUrl']);
+  const errors = fieldErrors(update.error, update.variables, { httpsUrl: url });
   return (
     <div className="actions">
       {editing ? (
@@ -68,9 +68,14 @@ function HostRow({ host, onToken }: { host: { id: string; httpsUrl: string }; on
             update.mutate({ id: host.id, httpsUrl: url });
           }}
         >
-          <Field id={`url-${host.id}`} label="HTTPS URL" error={errors.httpsUrl ?? errors.form}>
+          <Field id={`url-${host.id}`} label="HTTPS URL" error={errors.httpsUrl}>
             <input type="url" value={url} onChange={(e) => setUrl(e.target.value)} {...controlProps(`url-${host.id}`, errors.httpsUrl)} />
           </Field>
+          {errors.form ? (
+            <p className="error" role="alert">
+              {errors.form}
+            </p>
+          ) : null}
           <div className="actions">
             <button type="submit">Save</button>
             <button type="button" className="secondary" onClick={() => setEditing(false)}>
@@ -94,9 +99,9 @@ function HostRow({ host, onToken }: { host: { id: string; httpsUrl: string }; on
           </ConfirmButton>
         </>
       )}
-      {(remove.error ?? rotateHubToken.error) ? (
+      {!editing && (remove.error ?? rotateHubToken.error ?? update.error) ? (
         <p className="error" role="alert">
-          {(remove.error ?? rotateHubToken.error)?.message}
+          {(remove.error ?? rotateHubToken.error ?? update.error)?.message}
         </p>
       ) : null}
     </div>
@@ -125,7 +130,7 @@ export function HostsManager() {
       },
     }),
   );
-  const errors = fieldErrors(add.error, ['id', 'httpsUrl']);
+  const errors = fieldErrors(add.error, add.variables, { id, httpsUrl: url });
 
   return (
     <>

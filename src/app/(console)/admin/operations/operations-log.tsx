@@ -16,7 +16,7 @@ export function OperationsLog() {
   const [draft, setDraft] = useState({ kind: '', state: '', hostId: '', capsulId: '' });
   const [filters, setFilters] = useState<Filters>({});
   const ops = useQuery({ ...trpc.operation.list.queryOptions({ ...filters, limit: 100 }), placeholderData: keepPreviousData, refetchInterval: 5000 });
-  const errors = fieldErrors(ops.error, ['hostId', 'capsulId']);
+  const errors = fieldErrors(ops.error, filters, { hostId: draft.hostId || undefined, capsulId: draft.capsulId || undefined });
 
   return (
     <>

@@ -99,7 +99,7 @@ export function CapsulDetail({ id }: { id: string }) {
   const gone = !!c.deletedAt;
   const busy = setState.isPending || destroy.isPending;
   const error = setState.error ?? destroy.error;
-  const renameErrors = fieldErrors(rename.error, ['name']);
+  const renameErrors = fieldErrors(rename.error, rename.variables, { name: (name ?? c.name).trim() });
   const doing = setState.isPending ? COMMANDS.find((x) => x.command === setState.variables?.command)?.doing : undefined;
   const status = gone
     ? c.state === 'deleted'

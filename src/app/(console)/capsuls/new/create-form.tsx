@@ -27,10 +27,16 @@ export function CreateForm() {
   const [size, setSize] = useState('');
   const [image, setImage] = useState('');
   const [keyIds, setKeyIds] = useState<string[]>([]);
-  const [missing, setMissing] = useState<{ size?: string; image?: string }>({});
+  // Set by pressing Create: from then on an empty size or image says so, until it is picked.
+  const [tried, setTried] = useState(false);
   const capacity = useQuery({ ...trpc.capsul.capacity.queryOptions({ size }), enabled: !!size, staleTime: 10_000 });
   const create = useMutation(trpc.capsul.create.mutationOptions({ onSuccess: (r) => router.push(`/capsuls/${r.capsulId}`) }));
-  const errors: FieldErrors = { ...fieldErrors(create.error, ['name', 'size', 'image', 'sshKeyIds']), ...missing };
+  const nameNow = (name ?? suggested.data ?? '').trim() || undefined;
+  const errors: FieldErrors = {
+    ...fieldErrors(create.error, create.variables, { name: nameNow, size, image, sshKeyIds: keyIds }),
+    ...(tried && !size ? { size: 'Pick a size.' } : {}),
+    ...(tried && !image ? { image: 'Choose an image.' } : {}),
+  };
   const sizes = catalog.data?.sizes ?? [];
   const images = catalog.data?.images ?? [];
 
@@ -40,10 +46,9 @@ export function CreateForm() {
       noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        const absent = { ...(size ? {} : { size: 'Pick a size.' }), ...(image ? {} : { image: 'Choose an image.' }) };
-        setMissing(absent);
+        setTried(true);
         // Left empty, the hub picks a free name.
-        if (Object.keys(absent).length === 0) create.mutate({ name: (name ?? suggested.data ?? '').trim() || undefined, size, image, sshKeyIds: keyIds });
+        if (size && image) create.mutate({ name: nameNow, size, image, sshKeyIds: keyIds });
       }}
     >
       <Field id="name" label="Name" error={errors.name} hint="Lowercase letters, digits and dashes; yours to change later.">
@@ -107,7 +112,9 @@ export function CreateForm() {
                 <span>
                   <strong>{k.name}</strong>
                   <br />
-                  <span className="muted mono">{k.content.split(' ')[0]}</span>
+                  <span className="muted mono" style={{ overflowWrap: 'anywhere' }}>
+                    {k.summary}
+                  </span>
                 </span>
               </label>
             ))}
