@@ -69,8 +69,8 @@ describe('metrics and audit', () => {
       cwd: ROOT,
       env: { CAPSUL_HUB_URL: hub.url, HUB_ADMIN_TOKEN: hub.adminToken, TLS_CA_FILE: tls.caFile },
     });
-    assert.match(cli.stdout, new RegExp(`^operation ${operationId}: vmState by cli, completed$`, 'm'));
-    assert.match(cli.stdout, /^capsul capsul-[a-z0-9]{10}, owner obs-1, started .*, took \d+ ms$/m);
+    assert.match(cli.stdout, new RegExp(`^operation ${operationId}: restart by cli, completed$`, 'm'));
+    assert.match(cli.stdout, /^capsul capsul-[a-z0-9]{10} \([a-z0-9-]+\), owner obs-1, started .*, took \d+ ms$/m);
     assert.match(cli.stdout, /"command":"restart"/);
     assert.match(cli.stdout, /obs-1\s+assigned\s+\d+ ms\s+-\s+\{"state":"running"\}/);
     const hubLines = hub.proc.logs().split('\n').filter((l) => l.includes(operationId));
