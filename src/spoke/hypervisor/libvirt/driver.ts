@@ -12,16 +12,32 @@ import { errorMessage, type Logger } from '~/lib/log';
 import { HypervisorError, type Hypervisor, type MeasuredResources } from '../types';
 import { buildSeedIso } from './cloud-init';
 import { CommandError, qemuImg, virshRunner, type Runner } from './commands';
-import { domainXml } from './domain-xml';
-import { isNoSuchDomain, isNotRunning, parseDomifaddr, parseDomstats, parseListAll, parseNodeMemStats, parseQemuImgInfo, toVmState } from './parse';
+import { domainXml, type Nic } from './domain-xml';
+import {
+  isNoSuchDomain,
+  isNotRunning,
+  networkFamilies,
+  parseDomifaddr,
+  parseDomstats,
+  parseListAll,
+  parseNodeMemStats,
+  parseQemuImgInfo,
+  toVmState,
+} from './parse';
 
 const GiB = 1024 ** 3;
 // virDomainState: 5 = shut off, 6 = crashed. Such domains hold no memory now, but will when started.
 const NOT_RUNNING = new Set([5, 6]);
+// Once a guest has one address on a dual-stack network, how long a create waits for the other family.
+const SECOND_ADDRESS_GRACE_MS = 10_000;
+
+type Addresses = { ipv4?: string; ipv6?: string };
 
 export type LibvirtConfig = {
   uri: string;
-  network: string;
+  nic: Nic;
+  /** The address families the network hands out (from its XML; unknown on a bridge): a create waits a little for each. */
+  families?: { ipv4: boolean; ipv6: boolean };
   domainType: 'qemu' | 'kvm';
   imagesDir: string;
   disksDir: string;
@@ -33,7 +49,7 @@ export type LibvirtConfig = {
 export function libvirtConfig(env: Env): LibvirtConfig {
   return {
     uri: env.LIBVIRT_URI,
-    network: env.LIBVIRT_NETWORK,
+    nic: env.LIBVIRT_BRIDGE ? { bridge: env.LIBVIRT_BRIDGE } : { network: env.LIBVIRT_NETWORK ?? 'default' },
     domainType: env.LIBVIRT_DOMAIN_TYPE,
     imagesDir: env.SPOKE_IMAGES_DIR,
     disksDir: env.SPOKE_DISKS_DIR,
@@ -67,9 +83,17 @@ export class LibvirtHypervisor implements Hypervisor {
     const cfg = libvirtConfig(env);
     const virsh = virshRunner(cfg.uri);
     await virsh(['version'], { timeoutMs: 15_000 });
-    await virsh(['net-info', cfg.network]).catch((err) => {
-      throw new Error(`libvirt network "${cfg.network}" is not there (LIBVIRT_NETWORK): ${errorMessage(err)}`);
-    });
+    if ('bridge' in cfg.nic) {
+      if (!(await exists(`/sys/class/net/${cfg.nic.bridge}/bridge`))) {
+        throw new Error(`"${cfg.nic.bridge}" (LIBVIRT_BRIDGE) is not a bridge on this host: make one (docs/DEPLOYMENT.md, "Networks") or unset LIBVIRT_BRIDGE`);
+      }
+    } else {
+      const { network } = cfg.nic;
+      const xml = await virsh(['net-dumpxml', network]).catch((err) => {
+        throw new Error(`libvirt network "${network}" is not there (LIBVIRT_NETWORK): ${errorMessage(err)}`);
+      });
+      cfg.families = networkFamilies(xml);
+    }
     await qemuImg(['--version']);
     await execa('xorriso', ['-version']).catch(() => {
       throw new Error('xorriso is not installed (it builds the cloud-init seeds): apt-get install -y xorriso');
@@ -157,9 +181,31 @@ export class LibvirtHypervisor implements Hypervisor {
     return (await this.capsulDomains()).map((d) => ({ id: d.name, state: toVmState(d.state) }));
   }
 
-  private async addresses(id: string): Promise<{ ipv4?: string; ipv6?: string }> {
+  /** Why the last look in the host's ARP table failed, for the error when no address turns up. */
+  private arpProblem: string | undefined;
+
+  /**
+   * The guest's addresses from libvirt's DHCP leases; when there are none (a bridge, a network without DHCP,
+   * an address set inside the guest) and `arp` is set, from the host's ARP table. An ARP table libvirt
+   * cannot read is no address, not an error (libvirt 9.0 on newer kernels: "wrong nlmsg len").
+   */
+  private async discover(id: string, arp: boolean): Promise<Addresses> {
+    const lease = 'bridge' in this.cfg.nic ? {} : parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'lease']));
+    if (lease.ipv4 || lease.ipv6 || !arp) return lease;
     try {
-      return parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'lease']));
+      const seen = parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'arp']));
+      this.arpProblem = undefined;
+      return seen;
+    } catch (err) {
+      if (err instanceof CommandError && (isNotRunning(err.stderr) || isNoSuchDomain(err.stderr))) throw err;
+      this.arpProblem = errorMessage(err);
+      return {};
+    }
+  }
+
+  private async addresses(id: string): Promise<Addresses> {
+    try {
+      return await this.discover(id, true);
     } catch (err) {
       if (err instanceof CommandError && (isNotRunning(err.stderr) || isNoSuchDomain(err.stderr))) return {};
       throw err;
@@ -206,7 +252,7 @@ export class LibvirtHypervisor implements Hypervisor {
         vcpus: spec.vcpus,
         disk: p.disk,
         seed: p.seed,
-        network: this.cfg.network,
+        nic: this.cfg.nic,
         consoleLog: p.consoleLog,
         directBoot: spec.imageFiles.kernel
           ? {
@@ -250,25 +296,39 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   /**
-   * Polls the DHCP lease every 250 ms, up to the ready timeout, with one virsh call per poll: `domifaddr`
-   * fails with "not running" if the guest stopped, which ends the wait. The guest boots on the same cores,
-   * so the wait itself should cost as little CPU as it can.
+   * Polls for an address every 250 ms, up to the ready timeout: the DHCP lease each time, the host's ARP
+   * table every fourth time (every time on a bridge, where libvirt keeps no leases). `domifaddr` fails with
+   * "not running" if the guest stopped, which ends the wait. On a network that gives both IPv4 and IPv6, the
+   * first address is followed by a short wait for the other family. The guest boots on the same cores, so the wait
+   * itself should cost as little CPU as it can.
    */
-  private async waitForAddress(id: string): Promise<{ ipv4?: string; ipv6?: string }> {
+  private async waitForAddress(id: string): Promise<Addresses> {
     const deadline = Date.now() + this.cfg.readyTimeoutMs;
-    while (Date.now() < deadline) {
+    let firstAt: number | undefined;
+    for (let poll = 0; Date.now() < deadline; poll++) {
+      let found: Addresses;
       try {
-        const address = parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'lease']));
-        if (address.ipv4) return address;
+        found = await this.discover(id, 'bridge' in this.cfg.nic || poll % 4 === 3);
       } catch (err) {
         if (err instanceof CommandError && (isNotRunning(err.stderr) || isNoSuchDomain(err.stderr))) {
           throw new Error(`the guest is ${(await this.domstate(id)) ?? 'gone'} instead of running`);
         }
         throw err;
       }
+      if (found.ipv4 || found.ipv6) {
+        firstAt ??= Date.now();
+        const want = this.cfg.families;
+        const complete = !want || ((!want.ipv4 || !!found.ipv4) && (!want.ipv6 || !!found.ipv6));
+        if (complete || Date.now() - firstAt >= SECOND_ADDRESS_GRACE_MS) return found;
+      }
       await sleep(250);
     }
-    throw new Error(`no DHCP lease on network ${this.cfg.network} within ${Math.round(this.cfg.readyTimeoutMs / 1000)} s`);
+    const seconds = Math.round(this.cfg.readyTimeoutMs / 1000);
+    const arp = this.arpProblem ? `; the host's ARP table could not be read (${this.arpProblem})` : '';
+    if ('bridge' in this.cfg.nic) {
+      throw new Error(`no address seen for the guest on bridge ${this.cfg.nic.bridge} within ${seconds} s: libvirt hands out no addresses on a bridge, so it shows once the guest has one and the host has exchanged traffic with it${arp}`);
+    }
+    throw new Error(`no address on network ${this.cfg.nic.network} within ${seconds} s: no DHCP lease, nor anything in the host's ARP table${arp}`);
   }
 
   /** Cleanup after a failed create: only what this create made (a pre-existing domain is never touched). */

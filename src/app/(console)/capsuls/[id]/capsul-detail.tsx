@@ -53,8 +53,8 @@ export function CapsulDetail({ id }: { id: string }) {
           </h2>
           <dl className="facts">
             <dt>Address</dt>
-            <dd className="mono" data-testid="capsul-address">{c.ipv4 ?? (c.state === 'creating' || c.state === 'pending' ? 'being assigned…' : '—')}</dd>
-            {c.ipv6 ? (
+            <dd className="mono" data-testid="capsul-address">{c.ipv4 ?? c.ipv6 ?? (c.state === 'creating' || c.state === 'pending' ? 'being assigned…' : '—')}</dd>
+            {c.ipv4 && c.ipv6 ? (
               <>
                 <dt>IPv6</dt>
                 <dd className="mono">{c.ipv6}</dd>
@@ -73,10 +73,10 @@ export function CapsulDetail({ id }: { id: string }) {
               </>
             ) : null}
           </dl>
-          {c.ipv4 ? (
+          {c.ipv4 || c.ipv6 ? (
             <div style={{ marginTop: '1rem' }}>
               <div className="muted">Log in with</div>
-              <CopyText text={`ssh ${c.loginUser}@${c.ipv4}`} label="ssh command" />
+              <CopyText text={`ssh ${c.loginUser}@${c.ipv4 ?? c.ipv6}`} label="ssh command" />
             </div>
           ) : null}
         </section>
