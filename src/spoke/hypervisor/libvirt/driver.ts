@@ -1,12 +1,13 @@
 // The libvirt driver: every capsul is a libvirt domain named by its id, with a qcow2 overlay on an image's
 // base disk, a cloud-init NoCloud seed, and its serial console in a log file, all in the disks directory.
-import { mkdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { VmCommand, VmState } from '~/contract/capsul';
 import { CAPSUL_ID_PATTERN } from '~/contract/ids';
-import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
+import type { ImagesOnHost } from '~/contract/hub';
+import { fileName, type CapsulDetail, type CreateInput, type ImageFiles } from '~/contract/spoke';
 import type { Env } from '~/env';
 import { errorMessage, type Logger } from '~/lib/log';
 import { HypervisorError, type Hypervisor, type MeasuredResources } from '../types';
@@ -153,6 +154,13 @@ export class LibvirtHypervisor implements Hypervisor {
       this.virtualSizes.set(disk, size);
     }
     return size;
+  }
+
+  /** The files in the images directory (plain names only: anything else cannot be an image's file anyway). */
+  async images(): Promise<ImagesOnHost> {
+    const entries = await readdir(this.cfg.imagesDir, { withFileTypes: true });
+    const files = entries.filter((e) => e.isFile() && fileName.safeParse(e.name).success).map((e) => e.name);
+    return { files: files.sort().slice(0, 10_000) };
   }
 
   async imageProblem(image: string, files: ImageFiles): Promise<string | null> {
