@@ -63,12 +63,13 @@ export const hostRouter = router({
       const spokeUrl = `https://${host}:${input.port}`;
       const tls = await spokeCertificate(input.address);
       const added = await addHost(ctx.db, input.id, spokeUrl);
-      const e = env();
+      const hubUrl = input.hubUrl ?? env().PUBLIC_URL;
       return {
         id: added.id,
         httpsUrl: spokeUrl,
+        hubUrl,
         signed: !!tls,
-        envFile: spokeEnvFile({ hubUrl: input.hubUrl ?? e.PUBLIC_URL, hubToken: added.hubToken, hostId: added.id, hostToken: added.token, port: input.port, spokeUrl, tls }),
+        envFile: spokeEnvFile({ hubUrl, hubToken: added.hubToken, hostId: added.id, hostToken: added.token, port: input.port, spokeUrl, tls }),
       };
     }),
 
