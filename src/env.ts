@@ -28,6 +28,9 @@ const schema = z
     BENCH_MODE: bool.default(false),
     // Development conveniences: the /dev/mailbox page showing sign-in links when no SMTP is configured.
     DEV_MODE: bool.default(false),
+    // The quick start's first image: in a combined process on libvirt, build the tiny test guest into
+    // SPOKE_IMAGES_DIR and list it in the catalog when it is missing (src/quick-start-guest.ts).
+    PROVIDE_TEST_GUEST: bool.default(false),
 
     // hub
     PORT: port.default(3000),

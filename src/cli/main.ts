@@ -299,8 +299,9 @@ async function catalogNote(): Promise<{ text: string; catalog?: unknown; error?:
       hub.catalog.list.query(),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref()),
     ]);
-    const sizes = catalog.sizes.map((s) => `  ${s.id.padEnd(14)} ${s.name}: ${s.vcpus} vCPU, ${s.memoryMb} MiB, ${s.diskGb} GiB`);
-    const images = catalog.images.map((i) => `  ${i.id.padEnd(14)} ${i.name}${i.unavailable ? ` (unavailable: ${i.unavailable})` : ''}`);
+    const width = Math.max(12, ...catalog.sizes.map((s) => s.id.length), ...catalog.images.map((i) => i.id.length)) + 2;
+    const sizes = catalog.sizes.map((s) => `  ${s.id.padEnd(width)}${s.name}: ${s.vcpus} vCPU, ${s.memoryMb} MiB, ${s.diskGb} GiB`);
+    const images = catalog.images.map((i) => `  ${i.id.padEnd(width)}${i.name}${i.unavailable ? ` (unavailable: ${i.unavailable})` : ''}`);
     return { text: `Sizes (--size) on ${settings.hubUrl}:\n${sizes.join('\n') || '  (none)'}\nImages (--image):\n${images.join('\n') || '  (none)'}`, catalog };
   } catch (err) {
     const why = describeFailure(err, settings.hubUrl).message;

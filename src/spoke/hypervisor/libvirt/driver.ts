@@ -1,6 +1,6 @@
 // The libvirt driver: every capsul is a libvirt domain named by its id, with a qcow2 overlay on an image's
 // base disk, a cloud-init NoCloud seed, and its serial console in a log file, all in the disks directory.
-import { mkdir, readdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -65,6 +65,20 @@ function assertCapsulId(id: string): void {
   if (!CAPSUL_ID_PATTERN.test(id)) throw new HypervisorError(`${id} is not a capsul id`, 'precondition');
 }
 
+/**
+ * The first folder above (or at) `dir` that other users cannot pass through (no o+x), which QEMU, running as
+ * its own user, cannot either; none when QEMU is configured to run as root (qemu.conf `user = "root"`).
+ */
+async function closedAncestor(dir: string): Promise<string | undefined> {
+  const conf = await readFile('/etc/libvirt/qemu.conf', 'utf8').catch(() => '');
+  if (/^\s*user\s*=\s*"(root|\+0)"/m.test(conf)) return undefined;
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    const mode = await stat(at).then((s) => s.mode, () => undefined);
+    if (mode !== undefined && !(mode & 0o001)) return at;
+    if (at === path.dirname(at)) return undefined;
+  }
+}
+
 async function exists(file: string): Promise<boolean> {
   return stat(file).then(() => true, () => false);
 }
@@ -102,6 +116,12 @@ export class LibvirtHypervisor implements Hypervisor {
     // QEMU runs as its own user under qemu:///system: the folders must be traversable by it.
     await mkdir(cfg.imagesDir, { recursive: true, mode: 0o755 });
     await mkdir(cfg.disksDir, { recursive: true, mode: 0o755 });
+    for (const dir of new Set([cfg.imagesDir, cfg.disksDir])) {
+      const closed = await closedAncestor(dir);
+      if (closed) {
+        log.warn(`QEMU runs as its own user (libvirt-qemu) and cannot reach ${dir}: ${closed} lets no other user in, so capsuls would fail to start. Run chmod o+x ${closed}, or set SPOKE_IMAGES_DIR and SPOKE_DISKS_DIR to folders it can reach (e.g. under /var/lib/capsul)`);
+      }
+    }
     return new LibvirtHypervisor(cfg, virsh, log);
   }
 
