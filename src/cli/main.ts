@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TRPCClientError } from '@trpc/client';
 import { fileName } from '~/contract/spoke';
+import { isLoopbackUrl } from '~/lib/loopback';
 import { newToken } from '~/lib/tokens';
 import { adminSettingsFromEnv, createHubAdminClient, type HubAdminClient } from './hub-admin-client';
 import { fetchImage, ImageFetchError } from './image-fetch';
@@ -132,16 +133,28 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
           }));
         case 'add': {
           const added = await hub.host.add.mutate({ id: need(third, 'host id'), httpsUrl: need(args[3], 'https URL') });
-          return values.json
-            ? added
-            : `host ${added.id} added. Give its spoke this environment (the tokens are shown only now):\n\nSPOKE_HOST_ID=${added.id}\nSPOKE_HOST_TOKEN=${added.token}\nHUB_TOKEN=${added.hubToken}`;
+          if (values.json) return added;
+          if (added.hubUrlIsLoopback) process.stderr.write(`warning: the hub's URL is ${added.hubUrl}, which a spoke on another machine cannot reach: set PUBLIC_URL on the hub, and give the spoke that as HUB_URL\n`);
+          return [
+            `host ${added.id} added. Give its spoke this environment (the tokens are shown only now):`,
+            '',
+            `HUB_URL=${added.hubUrl}`,
+            `SPOKE_HOST_ID=${added.id}`,
+            `SPOKE_HOST_TOKEN=${added.token}`,
+            `HUB_TOKEN=${added.hubToken}`,
+            `SPOKE_URL=${added.httpsUrl}`,
+            '',
+            added.ca
+              ? 'and, as its TLS_CA_FILE, the hub\'s CA (`host join` instead does all of this and signs the spoke\'s certificate):\n' + added.ca.trimEnd()
+              : 'The hub\'s certificate is checked against the system\'s store (no TLS_CA_FILE).',
+          ].join('\n');
         }
         case 'join': {
           const joined = await hub.host.join.mutate({
             id: need(third, 'host id'), address: need(args[3], 'address'), port: num(values.port) ?? 8443, hubUrl: values['hub-url'],
           });
           const warnings = [
-            ...(isLoopback(joined.hubUrl)
+            ...(isLoopbackUrl(joined.hubUrl)
               ? [`the spoke is told to reach the hub at ${joined.hubUrl}, and on another machine that name is the spoke's own machine: run again with --hub-url https://<this hub's address>:<port>, or set PUBLIC_URL on the hub`]
               : []),
             ...(joined.signed ? [] : ['the hub has no CA key (TLS_CA_KEY_FILE), so the spoke needs its own certificate']),
@@ -255,11 +268,6 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
 }
 
 class UsageError extends Error {}
-
-function isLoopback(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === 'localhost' || host.endsWith('.localhost') || host.startsWith('127.') || host === '[::1]';
-}
 
 async function imageFetch(hub: HubAdminClient, id: string, values: Values) {
   const url = values.url;

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { env, type Env } from '~/env';
+import { isLoopbackUrl } from '~/lib/loopback';
 import { log, type Logger } from '~/lib/log';
 import { processSingleton } from '~/lib/process-singleton';
 
@@ -47,8 +48,7 @@ export function sayHowSignInWorks(config: Env, hubLog: Logger): void {
   if (config.SMTP_URL) {
     hubLog.info(`${where}: sign in with your email address; the sign-in link is mailed to it (SMTP_URL).`);
   } else if (config.DEV_MODE) {
-    const local = ['localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname);
-    const say = local ? hubLog.info.bind(hubLog) : hubLog.warn.bind(hubLog);
+    const say = isLoopbackUrl(url) ? hubLog.info.bind(hubLog) : hubLog.warn.bind(hubLog);
     say(
       `${where}: sign in with any email address. No mail server is set (SMTP_URL), so with DEV_MODE the sign-in link is written to this log and shown on ${url}/dev/mailbox (to a browser on this machine only). For production, set SMTP_URL and turn DEV_MODE off.`,
     );

@@ -8,7 +8,8 @@ import { env } from '~/env';
 import type { Db } from '../db/client';
 import { HOST_TOKEN_COLUMNS, HUB_TOKEN_COLUMNS, hostTokenRotation, hostTokenState, hubTokenRotation, hubTokenState, newHostCredentials } from '../host-tokens';
 import { hostUrl } from '../host-url';
-import { spokeCertificate, spokeEnvFile } from '../join';
+import { isLoopbackUrl } from '~/lib/loopback';
+import { hubCaPem, spokeCertificate, spokeEnvFile } from '../join';
 import { hostsChanged, isOnline, onlineSince } from '../operations/hosts';
 import { adminProcedure, router } from '../trpc';
 
@@ -46,7 +47,12 @@ export const hostRouter = router({
     }));
   }),
 
-  add: adminProcedure.input(z.object({ id: hostId, httpsUrl: hostUrl })).mutation(({ ctx, input }) => addHost(ctx.db, input.id, input.httpsUrl)),
+  /** A new host and its two tokens, with what else its spoke needs: the hub's URL and the CA to check it by. */
+  add: adminProcedure.input(z.object({ id: hostId, httpsUrl: hostUrl })).mutation(async ({ ctx, input }) => {
+    const added = await addHost(ctx.db, input.id, input.httpsUrl);
+    const hubUrl = env().PUBLIC_URL;
+    return { ...added, hubUrl, hubUrlIsLoopback: isLoopbackUrl(hubUrl), ca: await hubCaPem() };
+  }),
 
   /** A new spoke in one step: the host, its token, its certificate, and the environment to give it. */
   join: adminProcedure
