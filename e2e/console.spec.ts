@@ -147,14 +147,26 @@ test('an admin adds a host, gives its token to a new spoke, and sees it come onl
   const hubToken = /HUB_TOKEN=(\S+)/.exec(env ?? '')?.[1];
   expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
   expect(hubToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  // Everything else the spoke needs: the hub's URL, its own, the CA to check the hub by (or the join command).
+  const hubUrl = /^HUB_URL=(\S+)$/m.exec(env ?? '')?.[1];
+  expect(hubUrl).toBe(stack.url);
+  expect(env).toContain(`SPOKE_URL=https://127.0.0.1:${port}`);
+  expect(env).toContain('TLS_CA_FILE=');
+  const ca = await page.getByTestId('host-ca').textContent();
+  expect(ca).toContain('-----BEGIN CERTIFICATE-----');
+  await expect(page.getByText(`The hub's URL is ${stack.url}: a spoke on another machine cannot reach it.`)).toBeVisible();
+  await expect(page.getByText('npm run capsul -- host join <id> <address> > <id>.env')).toBeVisible();
+  const { writeFile } = await import('node:fs/promises');
+  const caFile = `/tmp/capsul-e2e/spoke-3-ca-${port}.pem`;
+  await writeFile(caFile, ca!);
   await expect(page.locator('tr[data-host="spoke-3"]')).toContainText('offline');
   await shot(page, 'hosts');
 
   const spoke = await CapsulProcess.start('spoke-3', {
     HUB_MODE: 'false', SPOKE_MODE: 'true', SPOKE_PORT: String(port), SPOKE_BIND_ADDRESS: '127.0.0.1',
-    HUB_URL: stack.hub.url, HUB_TOKEN: hubToken!, SPOKE_HOST_ID: 'spoke-3', SPOKE_HOST_TOKEN: token!,
+    HUB_URL: hubUrl!, HUB_TOKEN: hubToken!, SPOKE_HOST_ID: 'spoke-3', SPOKE_HOST_TOKEN: token!,
     SPOKE_DRIVER: 'fake', DATA_DIR: `/tmp/capsul-e2e/spoke-3-${port}`,
-    TLS_CERT_FILE: e2eTls.certFile, TLS_KEY_FILE: e2eTls.keyFile, TLS_CA_FILE: e2eTls.caFile,
+    TLS_CERT_FILE: e2eTls.certFile, TLS_KEY_FILE: e2eTls.keyFile, TLS_CA_FILE: caFile, // the CA as the page showed it
   });
   try {
     await expect(page.locator('tr[data-host="spoke-3"]')).toContainText('online', { timeout: 30_000 });

@@ -28,6 +28,9 @@ const schema = z
     BENCH_MODE: bool.default(false),
     // Development conveniences: the /dev/mailbox page showing sign-in links when no SMTP is configured.
     DEV_MODE: bool.default(false),
+    // The quick start's first image: in a combined process on libvirt, build the tiny test guest into
+    // SPOKE_IMAGES_DIR and list it in the catalog when it is missing (src/quick-start-guest.ts).
+    PROVIDE_TEST_GUEST: bool.default(false),
 
     // hub
     PORT: port.default(3000),
@@ -110,7 +113,10 @@ const schema = z
 
     // libvirt driver
     LIBVIRT_URI: z.string().regex(/^[a-z+]+:\/\/[^\s]*$/, 'must be a libvirt URI such as qemu:///system').default('qemu:///system'),
-    LIBVIRT_NETWORK: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a libvirt network name').default('default'),
+    // Where capsuls' NICs go: a libvirt network (default: `default`, NAT; a routed one for public addresses)…
+    LIBVIRT_NETWORK: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a libvirt network name').optional(),
+    // …or a bridge on the host (e.g. br0, bridged to the public network). One or the other.
+    LIBVIRT_BRIDGE: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be a network interface name such as br0').optional(),
     // qemu (software emulation) works everywhere; set kvm on hosts with hardware virtualization.
     LIBVIRT_DOMAIN_TYPE: z.enum(['qemu', 'kvm']).default('qemu'),
     SPOKE_IMAGES_DIR: z.string().min(1).optional(),
@@ -146,6 +152,9 @@ const schema = z
     // Since v1.1 HUB_TOKEN is a spoke's own; a hub derives each host's from HUB_SECRET instead.
     if (e.HUB_MODE && !e.SPOKE_MODE && e.HUB_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['HUB_TOKEN'], message: 'is a spoke\'s own token since v1.1, not a hub\'s: when upgrading, rename it HUB_SHARED_TOKEN (docs/DEPLOYMENT.md, "Upgrading")' });
+    }
+    if (e.LIBVIRT_NETWORK && e.LIBVIRT_BRIDGE) {
+      ctx.addIssue({ code: 'custom', path: ['LIBVIRT_BRIDGE'], message: 'and LIBVIRT_NETWORK are both set: capsuls attach to one or the other, set only one' });
     }
     for (const key of ['HUB_URL', 'SPOKE_URL'] as const) {
       if (e[key]?.startsWith('http://') && !e.ALLOW_INSECURE_HTTP) {

@@ -37,6 +37,7 @@ export async function startStack(spokeEnv: [Record<string, string>, Record<strin
     hub,
     spokes,
     smtp,
+    databaseUrl: database.url,
     url: `https://localhost:${port}`,
     async stop() {
       await Promise.all(spokes.map((s) => s.proc.stop()));

@@ -1,11 +1,15 @@
 // `npm run capsul -- <command>`: drive a fleet without a browser. Every command goes through the hub's tRPC
 // router, so the CLI uses the same operations module (and leaves the same records) as the console.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TRPCClientError } from '@trpc/client';
+import { fileName } from '~/contract/spoke';
+import { isLoopbackUrl } from '~/lib/loopback';
 import { newToken } from '~/lib/tokens';
 import { fieldIssues } from '~/lib/trpc-errors';
 import { adminSettingsFromEnv, createHubAdminClient, type HubAdminClient } from './hub-admin-client';
+import { fetchImage, ImageFetchError } from './image-fetch';
 
 const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for machine-readable output)
 
@@ -32,8 +36,12 @@ const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for ma
   destroy <capsul-id>
 
   image list                             the OsImage catalog
-  image add <id> --name N --file F [--kernel K --initrd I --cmdline C]
+  image add <id> --name N --file F [--kernel K --initrd I --cmdline C] [--login-user U]
                                          add or change an image (files in each spoke's images folder)
+  image fetch <id> --url URL (--sha512 HEX | --sha256 HEX) [--name N] [--file F] [--login-user U] [--dir D]
+                                         download a cloud image into this machine's images folder
+                                         (SPOKE_IMAGES_DIR, default DATA_DIR/images), check its checksum
+                                         and qemu-img info, then add it to the catalog
   image disable <id>
 
   limits show [--account <email>]        the default limits, or an account's and what it holds
@@ -49,7 +57,9 @@ const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for ma
   token                                  print a new random token (32 bytes)
 
 The hub is CAPSUL_HUB_URL (default HUB_URL, or https://localhost:$PORT); the admin token is
-HUB_ADMIN_TOKEN or the quick start's .data/secrets.json; the CA is TLS_CA_FILE or .data/tls/ca.pem.`;
+HUB_ADMIN_TOKEN or the quick start's .data/secrets.json; the CA is TLS_CA_FILE or .data/tls/ca.pem; .env is
+read first, as the hub does. With --json, every answer is JSON on stdout and every error a JSON object
+{ "error": { "code", "message", … } } on stderr; the exit code is 0, 1 (the hub refused or failed) or 2 (usage).`;
 
 const OPTIONS = {
   json: { type: 'boolean' },
@@ -77,6 +87,11 @@ const OPTIONS = {
   port: { type: 'string' },
   'hub-url': { type: 'string' },
   'window-ms': { type: 'string' },
+  'login-user': { type: 'string' },
+  url: { type: 'string' },
+  sha256: { type: 'string' },
+  sha512: { type: 'string' },
+  dir: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -150,16 +165,35 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
           }));
         case 'add': {
           const added = await hub.host.add.mutate({ id: need(third, 'host id'), httpsUrl: need(args[3], 'https URL') });
-          return values.json
-            ? added
-            : `host ${added.id} added. Give its spoke this environment (the tokens are shown only now):\n\nSPOKE_HOST_ID=${added.id}\nSPOKE_HOST_TOKEN=${added.token}\nHUB_TOKEN=${added.hubToken}`;
+          if (values.json) return added;
+          if (added.hubUrlIsLoopback) process.stderr.write(`warning: the hub's URL is ${added.hubUrl}, which a spoke on another machine cannot reach: set PUBLIC_URL on the hub, and give the spoke that as HUB_URL\n`);
+          return [
+            `host ${added.id} added. Give its spoke this environment (the tokens are shown only now):`,
+            '',
+            `HUB_URL=${added.hubUrl}`,
+            `SPOKE_HOST_ID=${added.id}`,
+            `SPOKE_HOST_TOKEN=${added.token}`,
+            `HUB_TOKEN=${added.hubToken}`,
+            `SPOKE_URL=${added.httpsUrl}`,
+            '',
+            added.ca
+              ? 'and, as its TLS_CA_FILE, the hub\'s CA (`host join` instead does all of this and signs the spoke\'s certificate):\n' + added.ca.trimEnd()
+              : 'The hub\'s certificate is checked against the system\'s store (no TLS_CA_FILE).',
+          ].join('\n');
         }
         case 'join': {
           const joined = await hub.host.join.mutate({
             id: need(third, 'host id'), address: need(args[3], 'address'), port: num(values.port) ?? 8443, hubUrl: values['hub-url'],
           });
-          if (!joined.signed) process.stderr.write('note: the hub has no CA key (TLS_CA_KEY_FILE), so the spoke needs its own certificate\n');
-          return values.json ? joined : joined.envFile.trimEnd();
+          const warnings = [
+            ...(isLoopbackUrl(joined.hubUrl)
+              ? [`the spoke is told to reach the hub at ${joined.hubUrl}, and on another machine that name is the spoke's own machine: run again with --hub-url https://<this hub's address>:<port>, or set PUBLIC_URL on the hub`]
+              : []),
+            ...(joined.signed ? [] : ['the hub has no CA key (TLS_CA_KEY_FILE), so the spoke needs its own certificate']),
+          ];
+          if (values.json) return { ...joined, warnings };
+          for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+          return joined.envFile.trimEnd();
         }
         case 'rotate-token': {
           const updated = await hub.host.update.mutate({ id: need(third, 'host id'), rotateToken: true, windowMs: num(values['window-ms']) });
@@ -180,9 +214,10 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       if (sub === 'add') {
         return hub.image.upsert.mutate({
           id: need(third, 'image id'), name: need(values.name, '--name'), file: need(values.file, '--file'),
-          kernel: values.kernel, initrd: values.initrd, cmdline: values.cmdline,
+          kernel: values.kernel, initrd: values.initrd, cmdline: values.cmdline, loginUser: values['login-user'],
         });
       }
+      if (sub === 'fetch') return imageFetch(hub, need(third, 'image id'), values);
       if (sub === 'disable') return hub.image.disable.mutate({ id: need(third, 'image id') });
       break;
     case 'create':
@@ -200,8 +235,21 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       return (await hub.capsul.list.query({ owner: values.owner, includeDeleted: !!values.all })).map((c) => ({
         id: c.id, name: c.name, state: c.state, owner: c.ownerEmail, host: c.hostId, ipv4: c.ipv4, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb, image: c.image, created: c.createdAt,
       }));
-    case 'get':
-      return hub.capsul.refresh.mutate({ id: need(sub, 'capsul id') });
+    case 'get': {
+      // The same record `list` shows; the owner host is asked only for a capsul that should be on one. A
+      // failed or deleted capsul is shown as the hub has it (with its error), as `list` shows it.
+      const id = need(sub, 'capsul id');
+      const known = await hub.capsul.byId.query({ id });
+      const settled = known.state === 'failed' || known.state === 'deleted' || !known.hostId;
+      const asked = settled ? undefined : await hub.capsul.refresh.mutate({ id });
+      const c = asked ? { ...known, ...asked.capsul } : known;
+      return {
+        id: c.id, name: c.name, state: c.state, owner: c.owner.email, host: c.hostId, ipv4: c.ipv4, ipv6: c.ipv6, vcpus: c.vcpus, memoryMb: c.memoryMb, diskGb: c.diskGb,
+        image: c.image, created: c.createdAt, error: c.error,
+        onHost: asked ? (asked.onHost?.state ?? 'not there') : `not asked (${c.hostId ? c.state : 'on no host'})`,
+        ...(asked ? { operationId: asked.operationId } : {}),
+      };
+    }
     case 'rename':
       return hub.capsul.rename.mutate({ id: need(sub, 'capsul id'), name: need(third, 'new name') });
     case 'start':
@@ -263,48 +311,131 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
       ].join('\n');
     }
     case 'token':
-      return newToken();
+      return values.json ? { token: newToken() } : newToken();
   }
   throw new UsageError(`unknown command: ${args.join(' ') || '(none)'}`);
 }
 
 class UsageError extends Error {}
 
+async function imageFetch(hub: HubAdminClient, id: string, values: Values) {
+  const url = values.url;
+  if (!url) throw new UsageError('missing --url');
+  const sum = values.sha512 ? { algorithm: 'sha512' as const, hex: values.sha512 } : values.sha256 ? { algorithm: 'sha256' as const, hex: values.sha256 } : undefined;
+  if (!sum) throw new UsageError('missing --sha512 or --sha256 (the image\'s published checksum: a download is never taken unchecked)');
+  if (!/^[0-9a-fA-F]+$/.test(sum.hex) || sum.hex.length !== (sum.algorithm === 'sha512' ? 128 : 64)) {
+    throw new UsageError(`--${sum.algorithm} must be ${sum.algorithm === 'sha512' ? 128 : 64} hexadecimal digits`);
+  }
+  const file = values.file ?? decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+  if (!fileName.safeParse(file).success) throw new UsageError(`cannot name the file after the URL ("${file}"): give --file <name>`);
+  const dir = path.resolve(values.dir ?? process.env.SPOKE_IMAGES_DIR ?? path.join(process.env.DATA_DIR || '.data', 'images'));
+  // Asked before the download: a hub that does not answer, or refuses the token, should not cost one.
+  const existing = (await hub.image.list.query()).find((i) => i.id === id);
+  const fetched = await fetchImage({ url, dir, file, checksum: sum, progress: process.stderr, json: !!values.json });
+  // A cloud image boots from its disk: an existing row's kernel, initrd and command line are dropped.
+  const image = await hub.image.upsert.mutate({ id, file, name: values.name ?? existing?.name ?? id, loginUser: values['login-user'], sortOrder: existing?.sortOrder });
+  const result = { image, path: fetched.path, format: fetched.format, virtualSizeGb: Math.round((fetched.virtualSize / 1024 ** 3) * 10) / 10, bytes: fetched.bytes, downloaded: fetched.downloaded, [sum.algorithm]: sum.hex.toLowerCase() };
+  if (values.json) return result;
+  return [
+    `${id} is in the catalog: ${image.name}, ${file} (${fetched.format}, ${result.virtualSizeGb} GiB virtual), login user ${image.loginUser}.`,
+    `The file is in ${dir}; a spoke offers the image once the file is in its own SPOKE_IMAGES_DIR (copy it, or run this there), from its next heartbeat.`,
+  ].join('\n');
+}
+
+/** The ids people give `create`, from the hub; or why it could not say. */
+async function catalogNote(): Promise<{ text: string; catalog?: unknown; error?: string }> {
+  let settings;
+  try {
+    settings = adminSettingsFromEnv();
+  } catch (err) {
+    return { text: `Sizes and images: ${(err as Error).message}.`, error: (err as Error).message };
+  }
+  try {
+    const hub = createHubAdminClient(settings);
+    const catalog = await Promise.race([
+      hub.catalog.list.query(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref()),
+    ]);
+    const width = Math.max(12, ...catalog.sizes.map((s) => s.id.length), ...catalog.images.map((i) => i.id.length)) + 2;
+    const sizes = catalog.sizes.map((s) => `  ${s.id.padEnd(width)}${s.name}: ${s.vcpus} vCPU, ${s.memoryMb} MiB, ${s.diskGb} GiB`);
+    const images = catalog.images.map((i) => `  ${i.id.padEnd(width)}${i.name}${i.unavailable ? ` (unavailable: ${i.unavailable})` : ''}`);
+    return { text: `Sizes (--size) on ${settings.hubUrl}:\n${sizes.join('\n') || '  (none)'}\nImages (--image):\n${images.join('\n') || '  (none)'}`, catalog };
+  } catch (err) {
+    const why = describeFailure(err, settings.hubUrl).message;
+    return { text: `Sizes and images are listed here when the hub answers; ${why}.`, error: why };
+  }
+}
+
+/** The innermost reason a call got no answer: ECONNREFUSED, a certificate error, a timeout. */
+function rootCause(err: unknown): string {
+  let e = err as { cause?: unknown; code?: string; message?: string } | undefined;
+  let reason = e?.message ?? String(err);
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
+    if (e.code || e.message) reason = [e.code, e.message].filter(Boolean).join(': ');
+  }
+  return reason;
+}
+
+/** An error as the CLI reports it; `fromHub`: the hub's own answer (its code is a tRPC code). */
+type Failure = { code: string; message: string; exitCode: number; fromHub?: boolean; hosts?: { hostId: string; status: string; reason: string }[]; issues?: unknown };
+
+function describeFailure(err: unknown, hubUrl?: string): Failure {
+  if (err instanceof UsageError) return { code: 'USAGE', message: err.message, exitCode: 2 };
+  if (err instanceof ImageFetchError) return { code: err.code, message: err.message, exitCode: 1 };
+  if (err instanceof TRPCClientError) {
+    const data = err.data as { code?: string; hosts?: Failure['hosts']; issues?: unknown } | undefined;
+    if (!data?.code) {
+      return { code: 'NO_ANSWER', message: `no answer from the hub at ${hubUrl ?? 'its URL'} (${rootCause(err)}): is it running, and is that its address? (CAPSUL_HUB_URL, HUB_URL or PORT)`, exitCode: 1 };
+    }
+    // A refused field is named here, from the error's data: "size: There is no size "x"; …".
+    const issues = fieldIssues(err).map((i) => `${i.path}: ${i.message}`);
+    const message = issues.length > 1 ? `\n  ${issues.join('\n  ')}` : (issues[0] ?? err.message);
+    return { code: data.code, message, exitCode: 1, fromHub: true, ...(data.hosts ? { hosts: data.hosts } : {}), ...(data.issues ? { issues: data.issues } : {}) };
+  }
+  return { code: 'ERROR', message: (err as Error).message, exitCode: 1 };
+}
+
 async function main(): Promise<number> {
+  const json = process.argv.includes('--json');
+  const fail = (failure: Failure, usage = false) => {
+    if (json) {
+      const { exitCode: _, fromHub: __, ...error } = failure;
+      process.stderr.write(`${JSON.stringify({ error })}\n`);
+    } else {
+      process.stderr.write(`error${failure.fromHub ? ` (${failure.code})` : ''}: ${failure.message}\n`);
+      for (const h of failure.hosts ?? []) process.stderr.write(`  ${h.hostId}: ${h.status}${h.reason ? ` — ${h.reason}` : ''}\n`);
+      if (usage) process.stderr.write(`\n${USAGE}\n`);
+    }
+    return failure.exitCode;
+  };
+  if (existsSync('.env')) process.loadEnvFile('.env'); // the settings the hub runs with, as src/main.ts reads them
   let parsed;
   try {
     parsed = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
+    return fail({ code: 'USAGE', message: (err as Error).message, exitCode: 2 }, true);
   }
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) {
-    process.stdout.write(`${USAGE}\n`);
+    const note = await catalogNote();
+    if (json) process.stdout.write(`${JSON.stringify({ usage: USAGE, catalog: note.catalog, catalogError: note.error }, null, 2)}\n`);
+    else process.stdout.write(`${USAGE}\n\n${note.text}\n`);
     return positionals.length === 0 && !values.help ? 2 : 0;
   }
+  let hubUrl: string | undefined;
   try {
-    const hub = positionals[0] === 'token' ? (undefined as never) : createHubAdminClient(adminSettingsFromEnv());
+    let hub: HubAdminClient = undefined as never;
+    if (positionals[0] !== 'token') {
+      const settings = adminSettingsFromEnv();
+      hubUrl = settings.hubUrl;
+      hub = createHubAdminClient(settings);
+    }
     const out = await run(hub, positionals, values);
     const text = typeof out === 'string' ? out : values.json || !Array.isArray(out) ? JSON.stringify(out, null, 2) : table(out);
     process.stdout.write(`${text}\n`);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    if (err instanceof TRPCClientError) {
-      const data = err.data as { code?: string; hosts?: { hostId: string; status: string; reason: string }[] } | undefined;
-      // A refused field is named here, from the error's data: "size: There is no size "x"; …".
-      const issues = fieldIssues(err).map((i) => `${i.path}: ${i.message}`);
-      const said = issues.length > 1 ? `\n  ${issues.join('\n  ')}` : (issues[0] ?? err.message);
-      process.stderr.write(`error (${data?.code ?? 'no answer'}): ${said}\n`);
-      for (const h of data?.hosts ?? []) process.stderr.write(`  ${h.hostId}: ${h.status}${h.reason ? ` — ${h.reason}` : ''}\n`);
-      return 1;
-    }
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    return 1;
+    return fail(describeFailure(err, hubUrl), err instanceof UsageError);
   }
 }
 

@@ -1,17 +1,29 @@
 // The hub's procedures for spokes (`spoke.*`): inputs and outputs. See PROTOCOL.md, "Hub router for spokes".
 import { z } from 'zod';
 import { ipv4, ipv6, vmState } from './capsul';
-import { operationId } from './ids';
-import { driverName } from './spoke';
+import { catalogId, operationId } from './ids';
+import { driverName, fileName } from './spoke';
 
 export const SPOKE_HOST_ID_HEADER = 'x-spoke-host-id';
+
+/**
+ * Which images a host has: the file names in its images directory (the libvirt driver), or the image ids it
+ * pretends to have, "*" for every one (the fake driver, FAKE_IMAGES).
+ */
+export const imagesOnHost = z.union([
+  z.object({ files: z.array(fileName).max(10_000) }),
+  z.object({ ids: z.union([z.literal('*'), z.array(catalogId).max(10_000)]) }),
+]);
+export type ImagesOnHost = z.infer<typeof imagesOnHost>;
 
 export const spokeHeartbeatInput = z
   .object({
     driver: driverName,
-    // What the host can still give capsuls, so the hub can show it without asking every host.
+    // What the host can still give capsuls, and which images it has, so the hub can say which images and
+    // sizes a create can get without asking every host.
     freeMemoryMb: z.number().int().optional(),
     freeDiskGb: z.number().int().optional(),
+    images: imagesOnHost.optional(),
   })
   .optional();
 

@@ -12,7 +12,7 @@ export const driverName = z.enum(['libvirt', 'fake']);
 export type DriverName = z.infer<typeof driverName>;
 
 const reason = z.string().max(2000);
-const fileName = z
+export const fileName = z
   .string()
   .max(255)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a plain file name of [A-Za-z0-9._-]');

@@ -14,6 +14,16 @@ function signingCa(): { caFile: string; keyFile: string } | null {
   return null;
 }
 
+/**
+ * The CA a spoke checks the hub's certificate against (its TLS_CA_FILE): the hub's TLS_CA_FILE, or the
+ * generated local CA; null when the hub serves its own certificate without naming a CA (the system's store).
+ */
+export async function hubCaPem(): Promise<string | null> {
+  const e = env();
+  const file = e.TLS_CA_FILE ?? (e.TLS_CERT_FILE ? undefined : path.join(e.DATA_DIR, 'tls/ca.pem'));
+  return file ? readFile(path.resolve(/*turbopackIgnore: true*/ file), 'utf8').catch(() => null) : null;
+}
+
 export async function spokeCertificate(address: string): Promise<{ cert: string; key: string; ca: string } | null> {
   const ca = signingCa();
   if (!ca) return null;

@@ -19,7 +19,11 @@ import { spokeContextFactory } from './trpc';
 // Answers from the hub that no retry will change.
 const REFUSALS = new Set(['BAD_REQUEST', 'NOT_FOUND', 'FORBIDDEN', 'CONFLICT']);
 
-export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
+/**
+ * `announce: false` (the combined process): the spoke does not call the hub until `announce()` is called,
+ * once the hub in the same process listens, so its first call cannot fail for a hub that is not up yet.
+ */
+export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger, opts: { announce?: boolean } = {}) {
   const hubUrl = env.HUB_URL!;
   const hostId = env.SPOKE_HOST_ID!;
   const spokeLog = log.child({ role: 'spoke', hostId });
@@ -81,22 +85,26 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger) {
   // Starting is news: tell the hub now rather than waiting for its next heartbeat round.
   let announced = false;
   let stopped = false;
-  void (async () => {
+  const announce = async () => {
     for (let attempt = 0; !announced && !stopped; attempt++) {
       try {
         await spoke.heartbeatHub();
         announced = true;
         spokeLog.info('hub reached: this host is online');
       } catch (err) {
-        if (attempt === 0 || attempt % 10 === 0) spokeLog.warn('hub not reachable yet; retrying', { err });
+        if (attempt === 0 || attempt % 10 === 0) spokeLog.warn('hub not reachable yet; retrying', { hubUrl, err });
         await new Promise((r) => setTimeout(r, backoffMs(attempt, 250, 5000)));
       }
     }
-  })();
+  };
+  if (opts.announce !== false) void announce();
 
   return {
     spoke,
     server,
+    driver: hypervisor.driver,
+    /** Starts the first call to the hub (when started with `announce: false`). */
+    announce: () => void announce(),
     /**
      * A graceful stop (SIGTERM, `systemctl restart`): no new connections and no new offers; builds in
      * progress get SPOKE_STOP_GRACE_MS to finish and their completions a last delivery attempt. What is left

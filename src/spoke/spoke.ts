@@ -228,9 +228,12 @@ export class Spoke {
 
   /** Tells the hub this spoke is alive (and which driver it runs); throws when the hub does not answer. */
   async heartbeatHub(): Promise<void> {
-    // Capacity rides along; if the hypervisor cannot say, the heartbeat still proves reachability.
-    const free = await this.hypervisor.resources().then((r) => this.free(r), () => undefined);
-    await this.hub.spoke.heartbeat.mutate({ driver: this.hypervisor.driver, ...free });
+    // Capacity and images ride along; if the hypervisor cannot say, the heartbeat still proves reachability.
+    const [free, images] = await Promise.all([
+      this.hypervisor.resources().then((r) => this.free(r), () => undefined),
+      this.hypervisor.images().catch(() => undefined),
+    ]);
+    await this.hub.spoke.heartbeat.mutate({ driver: this.hypervisor.driver, ...free, images });
   }
 
   /** Waits for creates in progress (used by tests). */

@@ -10,7 +10,7 @@ const spec = {
   vcpus: 2,
   disk: '/d/capsul-abcdefghij.qcow2',
   seed: '/d/capsul-abcdefghij-seed.iso',
-  network: 'default',
+  nic: { network: 'default' },
   consoleLog: '/d/capsul-abcdefghij.console.log',
   metadata: { diskGb: 10, image: 'debian-12', operationId: 'op' },
 };
@@ -29,6 +29,12 @@ describe('domain XML', () => {
     assert.match(xml, /<serial type="file">\s*<source path="\/d\/capsul-abcdefghij.console.log"\/>/);
     assert.match(xml, /<capsul:diskGb>10<\/capsul:diskGb>/);
     assert.doesNotMatch(xml, /<kernel>|host-passthrough/);
+  });
+
+  test('a bridged capsul: the NIC on a bridge of the host instead of a libvirt network', () => {
+    const xml = domainXml({ ...spec, nic: { bridge: 'br0' } });
+    assert.match(xml, /<interface type="bridge">\s*<source bridge="br0"\/>\s*<model type="virtio"\/>/);
+    assert.doesNotMatch(xml, /<interface type="network">|source network=/);
   });
 
   test('direct kernel boot, kvm, and escaping', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EnvError, parseEnv } from '~/env';
+import { libvirtConfig } from '~/spoke/hypervisor/libvirt/driver';
 
 const TOKEN = 'a'.repeat(43);
 const spokeOnly = { HUB_MODE: 'false', SPOKE_MODE: 'true', HUB_URL: 'https://hub.example:3000', HUB_TOKEN: TOKEN, SPOKE_HOST_ID: 'spoke-1', SPOKE_HOST_TOKEN: TOKEN };
@@ -46,6 +47,16 @@ describe('configuration', () => {
     assert.match(errorOf({ TLS_CERT_FILE: '/x.pem' }), /TLS_KEY_FILE: is required with the other TLS file/);
     assert.match(errorOf({ HUB_MODE: 'false', SPOKE_MODE: 'false' }), /nothing to run/);
     assert.match(errorOf({ LIBVIRT_NETWORK: 'default; rm' }), /LIBVIRT_NETWORK:/);
+    assert.match(errorOf({ LIBVIRT_BRIDGE: 'br0 up' }), /LIBVIRT_BRIDGE: must be a network interface name/);
+    assert.match(errorOf({ LIBVIRT_BRIDGE: 'a-very-long-bridge-name' }), /LIBVIRT_BRIDGE:/);
+    assert.match(errorOf({ LIBVIRT_BRIDGE: 'br0', LIBVIRT_NETWORK: 'default' }), /LIBVIRT_BRIDGE: and LIBVIRT_NETWORK are both set/);
+  });
+
+  test('capsuls attach to the default network unless a network or a bridge is named', () => {
+    const nicOf = (vars: Record<string, string>) => libvirtConfig(parseEnv(vars as unknown as NodeJS.ProcessEnv)).nic;
+    assert.deepEqual(nicOf({}), { network: 'default' });
+    assert.deepEqual(nicOf({ LIBVIRT_NETWORK: 'public' }), { network: 'public' });
+    assert.deepEqual(nicOf({ LIBVIRT_BRIDGE: 'br0' }), { bridge: 'br0' });
   });
 
   test('http:// URLs need the development flag', () => {

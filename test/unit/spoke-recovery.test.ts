@@ -40,7 +40,7 @@ describe('a spoke restarted mid-build', () => {
       throw new Error(`virsh ${args[0]} was not expected here`);
     };
     const hypervisor = new LibvirtHypervisor(
-      { uri: 'qemu:///system', network: 'default', domainType: 'qemu', imagesDir: dir, disksDir: dir, memoryReserveMb: 0, diskReserveGb: 0, readyTimeoutMs: 5000 },
+      { uri: 'qemu:///system', nic: { network: 'default' }, domainType: 'qemu', imagesDir: dir, disksDir: dir, memoryReserveMb: 0, diskReserveGb: 0, readyTimeoutMs: 5000 },
       virsh,
       log,
     );

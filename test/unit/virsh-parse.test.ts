@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import {
   isNoSuchDomain,
   isNotRunning,
+  networkFamilies,
   parseDomifaddr,
   parseDomstats,
   parseListAll,
@@ -37,7 +38,28 @@ describe('virsh output', () => {
 
   test('domifaddr --source lease gives the address without its prefix length', () => {
     assert.deepEqual(parseDomifaddr(fixture('virsh/domifaddr-lease.txt')), { ipv4: '192.168.122.210' });
-    assert.deepEqual(parseDomifaddr(' Name       MAC address          Protocol     Address\n-----\n'), {});
+    assert.deepEqual(parseDomifaddr(fixture('virsh/domifaddr-empty.txt')), {});
+  });
+
+  // Written in virsh's format (this machine's default network is IPv4 only, and its ARP source fails):
+  // an interface's second address comes on a line with "-" for its name and MAC.
+  test('IPv6 leases are read like IPv4 ones, on their own line or on a continuation line', () => {
+    assert.deepEqual(parseDomifaddr(fixture('virsh/domifaddr-lease-dual-stack.txt')), { ipv4: '203.0.113.5', ipv6: '2001:db8:42::13a' });
+    assert.deepEqual(parseDomifaddr(fixture('virsh/domifaddr-lease-ipv6-only.txt')), { ipv6: '2001:db8:42::13a' });
+  });
+
+  test('link-local addresses are skipped: nobody off the link can use them', () => {
+    assert.deepEqual(parseDomifaddr(fixture('virsh/domifaddr-agent-link-local.txt')), { ipv4: '203.0.113.5', ipv6: '2001:db8:42::13a' });
+  });
+
+  test('domifaddr --source arp: the address the host has seen, with prefix 0', () => {
+    assert.deepEqual(parseDomifaddr(fixture('virsh/domifaddr-arp.txt')), { ipv4: '198.51.100.23' });
+  });
+
+  test('net-dumpxml: the families a network hands out by DHCP', () => {
+    assert.deepEqual(networkFamilies(fixture('virsh/net-dumpxml-default.xml')), { ipv4: true, ipv6: false }); // recorded
+    assert.deepEqual(networkFamilies(fixture('virsh/net-dumpxml-routed-dual-stack.xml')), { ipv4: true, ipv6: true });
+    assert.deepEqual(networkFamilies(fixture('virsh/net-dumpxml-routed-static.xml')), { ipv4: false, ipv6: false });
   });
 
   test('nodememstats', () => {

@@ -97,11 +97,12 @@ export async function onlineHosts(db: Db) {
   return (await hostsByState(db)).online;
 }
 
-/** What each online host said it could still give capsuls, with its last heartbeat (a read of the database only). */
+/** What each online host said it could still give capsuls and which images it has, with its last heartbeat (a
+ * read of the database only). */
 export async function heardCapacity(db: Db) {
   return db.host.findMany({
     where: { removedAt: null, lastHealthCheck: { gte: onlineSince() } },
-    select: { id: true, freeMemoryMb: true, freeDiskGb: true, lastHealthCheck: true },
+    select: { id: true, freeMemoryMb: true, freeDiskGb: true, lastHealthCheck: true, images: true },
     orderBy: { id: 'asc' },
   });
 }

@@ -12,6 +12,7 @@ import { assertNameFree, isNameConflict, nameTaken, suggestName } from '../capsu
 import { findImage, findSize } from '../catalog';
 import { defaultLimits, effectiveLimits, NO_USAGE, overLimit } from '../limits';
 import { capsulChanged, capsulChanges } from '../events';
+import { hostFits, imageAvailability, type ImageAvailability } from '../image-availability';
 import { storedErrorFor } from '../error-shape';
 import { createCapsul, destroyCapsul, findCapsul, heardCapacity, refreshCapsul, setCapsulState } from '../operations';
 import { actionOf } from '../operations/action';
@@ -101,14 +102,23 @@ export const capsulRouter = router({
     }),
 
   /**
-   * Whether any online host can take this size now, from what each host said with its last heartbeat: asked
-   * before a create (and again whenever the form is looked at), so it reads and writes nothing else.
+   * Whether any online host can take this size now, and for each catalog image whether an online host has it
+   * (and room for the size), from what each host said with its last heartbeat: asked before a create (and
+   * again whenever the form is looked at), so it reads the database only and asks no host. Members see the
+   * images some host has, without the hosts' details; admins see every image and why.
    */
-  capacity: actorProcedure.input(z.object({ size: catalogId })).query(async ({ ctx, input }) => {
-    const size = await findSize(ctx.db, input.size);
-    const hosts = await heardCapacity(ctx.db);
-    const fits = (h: (typeof hosts)[number]) => (h.freeMemoryMb ?? 0) >= size.memoryMb && (h.freeDiskGb ?? 0) >= size.diskGb;
-    return { available: hosts.some(fits), ...(ctx.actor.isAdmin ? { hosts: hosts.map((h) => ({ ...h, available: fits(h) })) } : {}) };
+  capacity: actorProcedure.input(z.object({ size: catalogId.optional() }).default({})).query(async ({ ctx, input }) => {
+    const size = input.size ? await findSize(ctx.db, input.size) : undefined;
+    const [hosts, images] = await Promise.all([heardCapacity(ctx.db), ctx.db.osImage.findMany({ where: { enabled: true }, orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] })]);
+    const perImage = images.map((image) => imageAvailability(image, hosts, size));
+    const { isAdmin } = ctx.actor;
+    return {
+      available: size ? hosts.some((h) => hostFits(h, size)) : hosts.length > 0,
+      images: isAdmin ? perImage : perImage.filter((i) => i.problem !== 'missing').map(({ reason: _, ...i }): ImageAvailability => i),
+      ...(isAdmin
+        ? { hosts: hosts.map(({ images: _, ...h }) => ({ ...h, available: size ? hostFits(h, size) : true })) }
+        : {}),
+    };
   }),
 
   list: actorProcedure

@@ -9,7 +9,8 @@ import type { Db } from '../db/client';
 import { HOST_TOKEN_COLUMNS, HUB_TOKEN_COLUMNS, hostTokenRotation, hostTokenState, hubTokenRotation, hubTokenState, newHostCredentials } from '../host-tokens';
 import { fieldError } from '~/lib/trpc-errors';
 import { hostUrl } from '../host-url';
-import { spokeCertificate, spokeEnvFile } from '../join';
+import { isLoopbackUrl } from '~/lib/loopback';
+import { hubCaPem, spokeCertificate, spokeEnvFile } from '../join';
 import { hostsChanged, isOnline, onlineSince } from '../operations/hosts';
 import { adminProcedure, router } from '../trpc';
 
@@ -47,7 +48,12 @@ export const hostRouter = router({
     }));
   }),
 
-  add: adminProcedure.input(z.object({ id: hostId, httpsUrl: hostUrl })).mutation(({ ctx, input }) => addHost(ctx.db, input.id, input.httpsUrl)),
+  /** A new host and its two tokens, with what else its spoke needs: the hub's URL and the CA to check it by. */
+  add: adminProcedure.input(z.object({ id: hostId, httpsUrl: hostUrl })).mutation(async ({ ctx, input }) => {
+    const added = await addHost(ctx.db, input.id, input.httpsUrl);
+    const hubUrl = env().PUBLIC_URL;
+    return { ...added, hubUrl, hubUrlIsLoopback: isLoopbackUrl(hubUrl), ca: await hubCaPem() };
+  }),
 
   /** A new spoke in one step: the host, its token, its certificate, and the environment to give it. */
   join: adminProcedure
@@ -64,12 +70,13 @@ export const hostRouter = router({
       const spokeUrl = `https://${host}:${input.port}`;
       const tls = await spokeCertificate(input.address);
       const added = await addHost(ctx.db, input.id, spokeUrl);
-      const e = env();
+      const hubUrl = input.hubUrl ?? env().PUBLIC_URL;
       return {
         id: added.id,
         httpsUrl: spokeUrl,
+        hubUrl,
         signed: !!tls,
-        envFile: spokeEnvFile({ hubUrl: input.hubUrl ?? e.PUBLIC_URL, hubToken: added.hubToken, hostId: added.id, hostToken: added.token, port: input.port, spokeUrl, tls }),
+        envFile: spokeEnvFile({ hubUrl, hubToken: added.hubToken, hostId: added.id, hostToken: added.token, port: input.port, spokeUrl, tls }),
       };
     }),
 

@@ -17,14 +17,17 @@ export const imageRouter = router({
         kernel: imageFiles.shape.kernel,
         initrd: imageFiles.shape.initrd,
         cmdline: imageFiles.shape.cmdline,
+        // The user the image's cloud-init gives the keys to (the console's ssh line); unchanged when not given.
+        loginUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name such as debian').optional(),
         enabled: z.boolean().default(true),
-        sortOrder: z.number().int().min(0).max(10_000).default(100),
+        // Unchanged when not given (a new image goes after the defaults).
+        sortOrder: z.number().int().min(0).max(10_000).optional(),
       }),
     )
     .mutation(({ ctx, input }) => {
-      const { id, ...data } = input;
-      const row = { ...data, kernel: data.kernel ?? null, initrd: data.initrd ?? null, cmdline: data.cmdline ?? null };
-      return ctx.db.osImage.upsert({ where: { id }, create: { id, ...row }, update: row });
+      const { id, loginUser, sortOrder, ...data } = input;
+      const row = { ...data, kernel: data.kernel ?? null, initrd: data.initrd ?? null, cmdline: data.cmdline ?? null, ...(loginUser ? { loginUser } : {}) };
+      return ctx.db.osImage.upsert({ where: { id }, create: { id, ...row, sortOrder: sortOrder ?? 100 }, update: { ...row, ...(sortOrder === undefined ? {} : { sortOrder }) } });
     }),
 
   disable: adminProcedure.input(z.object({ id: catalogId })).mutation(async ({ ctx, input }) => {

@@ -1,6 +1,7 @@
 // `spoke.*`: what spokes call on the hub. Every procedure is a mutation and needs the host's id and token.
 import { claimInput, completeInput, progressInput, spokeHeartbeatInput } from '~/contract/hub';
 import { createInput } from '~/contract/spoke';
+import { Prisma } from '~/generated/prisma/client';
 import { claimOperation, completeOperation } from '../operations';
 import { hostHeard } from '../operations/hosts';
 import { reportProgress } from '../operations/progress';
@@ -14,7 +15,9 @@ export const spokeRouter = router({
       data: {
         lastHealthCheck: at,
         lastError: null,
-        ...(input ? { driver: input.driver, freeMemoryMb: input.freeMemoryMb ?? null, freeDiskGb: input.freeDiskGb ?? null } : {}),
+        ...(input
+          ? { driver: input.driver, freeMemoryMb: input.freeMemoryMb ?? null, freeDiskGb: input.freeDiskGb ?? null, images: input.images ?? Prisma.DbNull }
+          : {}),
       },
     });
     hostHeard(ctx.hostId, at);

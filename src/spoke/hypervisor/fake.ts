@@ -5,6 +5,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmCommand, VmState } from '~/contract/capsul';
+import type { ImagesOnHost } from '~/contract/hub';
 import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
 import type { Logger } from '~/lib/log';
 import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress } from './types';
@@ -72,6 +73,10 @@ export class FakeHypervisor implements Hypervisor {
       disk -= vm.diskGb;
     }
     return { freeMemoryMb: memory, freeDiskGb: disk, counted: new Set(this.vms.keys()) };
+  }
+
+  async images(): Promise<ImagesOnHost> {
+    return { ids: this.opts.images === '*' ? '*' : this.opts.images.split(',').filter(Boolean) };
   }
 
   async imageProblem(image: string, _files: ImageFiles): Promise<string | null> {

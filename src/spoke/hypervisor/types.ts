@@ -1,6 +1,7 @@
 // The boundary between the spoke's protocol work and the machine: the router and the claim logic know only
 // this interface; the `libvirt` and `fake` drivers implement it.
 import type { VmCommand, VmState } from '~/contract/capsul';
+import type { ImagesOnHost } from '~/contract/hub';
 import type { CapsulDetail, CreateInput, DriverName, ImageFiles } from '~/contract/spoke';
 import type { BuildStep } from '~/contract/hub';
 import type { Logger } from '~/lib/log';
@@ -16,6 +17,8 @@ export interface Hypervisor {
   readonly driver: DriverName;
   /** Memory and disk this host can still give to new capsuls (before the spoke's own reservations). */
   resources(): Promise<MeasuredResources>;
+  /** Which images this host has (sent with each heartbeat, so the hub can tell people before they create). */
+  images(): Promise<ImagesOnHost>;
   /** Why this host cannot boot the image, or null when it can. */
   imageProblem(image: string, files: ImageFiles): Promise<string | null>;
   /** Whether a domain of this name exists (capsul or not). */

@@ -10,7 +10,7 @@ export type DomainSpec = {
   disk: string;
   /** The cloud-init NoCloud seed (ISO 9660, label cidata). */
   seed: string;
-  network: string;
+  nic: Nic;
   /** The serial console is written here. */
   consoleLog: string;
   /** Direct kernel boot (kernel, initrd, command line) instead of booting the disk. */
@@ -18,6 +18,9 @@ export type DomainSpec = {
   /** Kept in the domain's metadata, so the host alone can say what it promised this capsul. */
   metadata: { diskGb: number; image: string; operationId: string };
 };
+
+/** Where the capsul's NIC goes: a libvirt network (NAT, routed, …) or a bridge on the host (public addresses). */
+export type Nic = { network: string } | { bridge: string };
 
 export const METADATA_NS = 'https://capsul.dev/xmlns/domain/1';
 
@@ -70,8 +73,8 @@ export function domainXml(spec: DomainSpec): string {
     '      <target dev="vdb" bus="virtio"/>',
     '      <readonly/>',
     '    </disk>',
-    '    <interface type="network">',
-    `      <source network="${e(spec.network)}"/>`,
+    'bridge' in spec.nic ? '    <interface type="bridge">' : '    <interface type="network">',
+    'bridge' in spec.nic ? `      <source bridge="${e(spec.nic.bridge)}"/>` : `      <source network="${e(spec.nic.network)}"/>`,
     '      <model type="virtio"/>',
     '    </interface>',
     '    <serial type="file">',

@@ -1,27 +1,44 @@
 // The libvirt driver: every capsul is a libvirt domain named by its id, with a qcow2 overlay on an image's
 // base disk, a cloud-init NoCloud seed, and its serial console in a log file, all in the disks directory.
-import { mkdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { VmCommand, VmState } from '~/contract/capsul';
 import { CAPSUL_ID_PATTERN } from '~/contract/ids';
-import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
+import type { ImagesOnHost } from '~/contract/hub';
+import { fileName, type CapsulDetail, type CreateInput, type ImageFiles } from '~/contract/spoke';
 import type { Env } from '~/env';
 import { errorMessage, type Logger } from '~/lib/log';
 import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress } from '../types';
 import { buildSeedIso } from './cloud-init';
 import { CommandError, qemuImg, virshRunner, type Runner } from './commands';
-import { domainXml } from './domain-xml';
-import { isNoSuchDomain, isNotRunning, parseDomifaddr, parseDomstats, parseListAll, parseNodeMemStats, parseQemuImgInfo, toVmState } from './parse';
+import { domainXml, type Nic } from './domain-xml';
+import {
+  isNoSuchDomain,
+  isNotRunning,
+  networkFamilies,
+  parseDomifaddr,
+  parseDomstats,
+  parseListAll,
+  parseNodeMemStats,
+  parseQemuImgInfo,
+  toVmState,
+} from './parse';
 
 const GiB = 1024 ** 3;
 // virDomainState: 5 = shut off, 6 = crashed. Such domains hold no memory now, but will when started.
 const NOT_RUNNING = new Set([5, 6]);
+// Once a guest has one address on a dual-stack network, how long a create waits for the other family.
+const SECOND_ADDRESS_GRACE_MS = 10_000;
+
+type Addresses = { ipv4?: string; ipv6?: string };
 
 export type LibvirtConfig = {
   uri: string;
-  network: string;
+  nic: Nic;
+  /** The address families the network hands out (from its XML; unknown on a bridge): a create waits a little for each. */
+  families?: { ipv4: boolean; ipv6: boolean };
   domainType: 'qemu' | 'kvm';
   imagesDir: string;
   disksDir: string;
@@ -33,7 +50,7 @@ export type LibvirtConfig = {
 export function libvirtConfig(env: Env): LibvirtConfig {
   return {
     uri: env.LIBVIRT_URI,
-    network: env.LIBVIRT_NETWORK,
+    nic: env.LIBVIRT_BRIDGE ? { bridge: env.LIBVIRT_BRIDGE } : { network: env.LIBVIRT_NETWORK ?? 'default' },
     domainType: env.LIBVIRT_DOMAIN_TYPE,
     imagesDir: env.SPOKE_IMAGES_DIR,
     disksDir: env.SPOKE_DISKS_DIR,
@@ -46,6 +63,20 @@ export function libvirtConfig(env: Env): LibvirtConfig {
 function assertCapsulId(id: string): void {
   // The router validated it already; this keeps the driver from ever touching a domain that is not a capsul.
   if (!CAPSUL_ID_PATTERN.test(id)) throw new HypervisorError(`${id} is not a capsul id`, 'precondition');
+}
+
+/**
+ * The first folder above (or at) `dir` that other users cannot pass through (no o+x), which QEMU, running as
+ * its own user, cannot either; none when QEMU is configured to run as root (qemu.conf `user = "root"`).
+ */
+async function closedAncestor(dir: string): Promise<string | undefined> {
+  const conf = await readFile('/etc/libvirt/qemu.conf', 'utf8').catch(() => '');
+  if (/^\s*user\s*=\s*"(root|\+0)"/m.test(conf)) return undefined;
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    const mode = await stat(at).then((s) => s.mode, () => undefined);
+    if (mode !== undefined && !(mode & 0o001)) return at;
+    if (at === path.dirname(at)) return undefined;
+  }
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -67,9 +98,17 @@ export class LibvirtHypervisor implements Hypervisor {
     const cfg = libvirtConfig(env);
     const virsh = virshRunner(cfg.uri);
     await virsh(['version'], { timeoutMs: 15_000 });
-    await virsh(['net-info', cfg.network]).catch((err) => {
-      throw new Error(`libvirt network "${cfg.network}" is not there (LIBVIRT_NETWORK): ${errorMessage(err)}`);
-    });
+    if ('bridge' in cfg.nic) {
+      if (!(await exists(`/sys/class/net/${cfg.nic.bridge}/bridge`))) {
+        throw new Error(`"${cfg.nic.bridge}" (LIBVIRT_BRIDGE) is not a bridge on this host: make one (docs/DEPLOYMENT.md, "Networks") or unset LIBVIRT_BRIDGE`);
+      }
+    } else {
+      const { network } = cfg.nic;
+      const xml = await virsh(['net-dumpxml', network]).catch((err) => {
+        throw new Error(`libvirt network "${network}" is not there (LIBVIRT_NETWORK): ${errorMessage(err)}`);
+      });
+      cfg.families = networkFamilies(xml);
+    }
     await qemuImg(['--version']);
     await execa('xorriso', ['-version']).catch(() => {
       throw new Error('xorriso is not installed (it builds the cloud-init seeds): apt-get install -y xorriso');
@@ -77,6 +116,12 @@ export class LibvirtHypervisor implements Hypervisor {
     // QEMU runs as its own user under qemu:///system: the folders must be traversable by it.
     await mkdir(cfg.imagesDir, { recursive: true, mode: 0o755 });
     await mkdir(cfg.disksDir, { recursive: true, mode: 0o755 });
+    for (const dir of new Set([cfg.imagesDir, cfg.disksDir])) {
+      const closed = await closedAncestor(dir);
+      if (closed) {
+        log.warn(`QEMU runs as its own user (libvirt-qemu) and cannot reach ${dir}: ${closed} lets no other user in, so capsuls would fail to start. Run chmod o+x ${closed}, or set SPOKE_IMAGES_DIR and SPOKE_DISKS_DIR to folders it can reach (e.g. under /var/lib/capsul)`);
+      }
+    }
     return new LibvirtHypervisor(cfg, virsh, log);
   }
 
@@ -131,6 +176,13 @@ export class LibvirtHypervisor implements Hypervisor {
     return size;
   }
 
+  /** The files in the images directory (plain names only: anything else cannot be an image's file anyway). */
+  async images(): Promise<ImagesOnHost> {
+    const entries = await readdir(this.cfg.imagesDir, { withFileTypes: true });
+    const files = entries.filter((e) => e.isFile() && fileName.safeParse(e.name).success).map((e) => e.name);
+    return { files: files.sort().slice(0, 10_000) };
+  }
+
   async imageProblem(image: string, files: ImageFiles): Promise<string | null> {
     for (const name of [files.disk, files.kernel, files.initrd]) {
       if (name && !(await exists(path.join(this.cfg.imagesDir, name)))) {
@@ -157,9 +209,31 @@ export class LibvirtHypervisor implements Hypervisor {
     return (await this.capsulDomains()).map((d) => ({ id: d.name, state: toVmState(d.state) }));
   }
 
-  private async addresses(id: string): Promise<{ ipv4?: string; ipv6?: string }> {
+  /** Why the last look in the host's ARP table failed, for the error when no address turns up. */
+  private arpProblem: string | undefined;
+
+  /**
+   * The guest's addresses from libvirt's DHCP leases; when there are none (a bridge, a network without DHCP,
+   * an address set inside the guest) and `arp` is set, from the host's ARP table. An ARP table libvirt
+   * cannot read is no address, not an error (libvirt 9.0 on newer kernels: "wrong nlmsg len").
+   */
+  private async discover(id: string, arp: boolean): Promise<Addresses> {
+    const lease = 'bridge' in this.cfg.nic ? {} : parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'lease']));
+    if (lease.ipv4 || lease.ipv6 || !arp) return lease;
     try {
-      return parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'lease']));
+      const seen = parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'arp']));
+      this.arpProblem = undefined;
+      return seen;
+    } catch (err) {
+      if (err instanceof CommandError && (isNotRunning(err.stderr) || isNoSuchDomain(err.stderr))) throw err;
+      this.arpProblem = errorMessage(err);
+      return {};
+    }
+  }
+
+  private async addresses(id: string): Promise<Addresses> {
+    try {
+      return await this.discover(id, true);
     } catch (err) {
       if (err instanceof CommandError && (isNotRunning(err.stderr) || isNoSuchDomain(err.stderr))) return {};
       throw err;
@@ -208,7 +282,7 @@ export class LibvirtHypervisor implements Hypervisor {
         vcpus: spec.vcpus,
         disk: p.disk,
         seed: p.seed,
-        network: this.cfg.network,
+        nic: this.cfg.nic,
         consoleLog: p.consoleLog,
         directBoot: spec.imageFiles.kernel
           ? {
@@ -257,25 +331,39 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   /**
-   * Polls the DHCP lease every 250 ms, up to the ready timeout, with one virsh call per poll: `domifaddr`
-   * fails with "not running" if the guest stopped, which ends the wait. The guest boots on the same cores,
-   * so the wait itself should cost as little CPU as it can.
+   * Polls for an address every 250 ms, up to the ready timeout: the DHCP lease each time, the host's ARP
+   * table every fourth time (every time on a bridge, where libvirt keeps no leases). `domifaddr` fails with
+   * "not running" if the guest stopped, which ends the wait. On a network that gives both IPv4 and IPv6, the
+   * first address is followed by a short wait for the other family. The guest boots on the same cores, so the wait
+   * itself should cost as little CPU as it can.
    */
-  private async waitForAddress(id: string): Promise<{ ipv4?: string; ipv6?: string }> {
+  private async waitForAddress(id: string): Promise<Addresses> {
     const deadline = Date.now() + this.cfg.readyTimeoutMs;
-    while (Date.now() < deadline) {
+    let firstAt: number | undefined;
+    for (let poll = 0; Date.now() < deadline; poll++) {
+      let found: Addresses;
       try {
-        const address = parseDomifaddr(await this.virsh(['domifaddr', id, '--source', 'lease']));
-        if (address.ipv4) return address;
+        found = await this.discover(id, 'bridge' in this.cfg.nic || poll % 4 === 3);
       } catch (err) {
         if (err instanceof CommandError && (isNotRunning(err.stderr) || isNoSuchDomain(err.stderr))) {
           throw new Error(`the guest is ${(await this.domstate(id)) ?? 'gone'} instead of running`);
         }
         throw err;
       }
+      if (found.ipv4 || found.ipv6) {
+        firstAt ??= Date.now();
+        const want = this.cfg.families;
+        const complete = !want || ((!want.ipv4 || !!found.ipv4) && (!want.ipv6 || !!found.ipv6));
+        if (complete || Date.now() - firstAt >= SECOND_ADDRESS_GRACE_MS) return found;
+      }
       await sleep(250);
     }
-    throw new Error(`no DHCP lease on network ${this.cfg.network} within ${Math.round(this.cfg.readyTimeoutMs / 1000)} s`);
+    const seconds = Math.round(this.cfg.readyTimeoutMs / 1000);
+    const arp = this.arpProblem ? `; the host's ARP table could not be read (${this.arpProblem})` : '';
+    if ('bridge' in this.cfg.nic) {
+      throw new Error(`no address seen for the guest on bridge ${this.cfg.nic.bridge} within ${seconds} s: libvirt hands out no addresses on a bridge, so it shows once the guest has one and the host has exchanged traffic with it${arp}`);
+    }
+    throw new Error(`no address on network ${this.cfg.nic.network} within ${seconds} s: no DHCP lease, nor anything in the host's ARP table${arp}`);
   }
 
   /** Cleanup after a failed create: only what this create made (a pre-existing domain is never touched). */

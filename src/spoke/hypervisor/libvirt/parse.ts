@@ -30,12 +30,19 @@ export function toVmState(virshState: string): VmState {
   }
 }
 
-/** `virsh domifaddr <dom> --source lease`: the first IPv4 and IPv6 address, without prefix length. */
+/**
+ * `virsh domifaddr <dom> --source lease|arp`: the first usable IPv4 and IPv6 address, without prefix length.
+ * An interface's further addresses come on lines of their own with `-` for its name and MAC. Link-local
+ * addresses (fe80::/10, 169.254/16) are skipped: nobody outside the link can use them.
+ */
 export function parseDomifaddr(stdout: string): { ipv4?: string; ipv6?: string } {
   const found: { ipv4?: string; ipv6?: string } = {};
   for (const line of stdout.split('\n')) {
-    const match = /^\s*\S+\s+[0-9a-f:]{17}\s+(ipv4|ipv6)\s+([0-9a-fA-F.:]+)\/\d+\s*$/.exec(line);
-    if (match) found[match[1] as 'ipv4' | 'ipv6'] ??= match[2]!;
+    const match = /^\s*\S+\s+(?:[0-9a-fA-F:]{17}|-)\s+(ipv4|ipv6)\s+([0-9a-fA-F.:]+)\/\d+\s*$/.exec(line);
+    if (!match) continue;
+    const [, protocol, address] = match as unknown as [string, 'ipv4' | 'ipv6', string];
+    if (/^fe[89ab]/i.test(address) || address.startsWith('169.254.')) continue;
+    found[protocol] ??= address.toLowerCase();
   }
   return found;
 }
@@ -95,4 +102,14 @@ export function isNoSuchDomain(stderr: string): boolean {
 
 export function isNotRunning(stderr: string): boolean {
   return /domain is not running|Domain is not running/i.test(stderr);
+}
+
+/** `virsh net-dumpxml`: the address families the network hands out by DHCP (its `<ip>` elements with a
+ * `<dhcp>` inside; IPv4 unless `family="ipv6"`), so the leases are worth waiting for. */
+export function networkFamilies(xml: string): { ipv4: boolean; ipv6: boolean } {
+  const families = { ipv4: false, ipv6: false };
+  for (const [, attributes, body] of xml.matchAll(/<ip\b([^>]*[^/])?>([\s\S]*?)<\/ip>/g)) {
+    if (body!.includes('<dhcp')) families[/\bfamily=["']ipv6["']/.test(attributes ?? '') ? 'ipv6' : 'ipv4'] = true;
+  }
+  return families;
 }

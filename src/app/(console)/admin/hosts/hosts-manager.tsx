@@ -8,16 +8,23 @@ import { formatTime } from '~/components/format';
 import { StateBadge } from '~/components/state-badge';
 import { useTRPC } from '~/trpc/react';
 
-/** Tokens just made, with what the spoke's environment needs; shown once. */
-type ShownTokens = { id: string; lines: string[]; note: string };
+/** Tokens just made, with what the spoke's environment needs; shown once. A new host's also carries the CA. */
+type ShownTokens = { id: string; lines: string[]; note: string; warning?: string; ca?: string | null };
 
-function TokenShownOnce({ id, lines, note, onDone }: ShownTokens & { onDone: () => void }) {
+function TokenShownOnce({ id, lines, note, warning, ca, onDone }: ShownTokens & { onDone: () => void }) {
   return (
     <div className="notice good" role="status">
       <p>
         <strong>Tokens for {id}</strong> — shown only now. {note}
       </p>
+      {warning ? <p className="error">{warning}</p> : null}
       <pre className="secret" data-testid="host-token">{lines.join('\n')}</pre>
+      {ca ? (
+        <>
+          <p>The hub&apos;s CA, to save on the spoke as the file TLS_CA_FILE names:</p>
+          <pre className="secret" data-testid="host-ca">{ca.trimEnd()}</pre>
+        </>
+      ) : null}
       <button type="button" className="secondary" onClick={onDone}>
         I have copied it
       </button>
@@ -119,10 +126,27 @@ export function HostsManager() {
   const add = useMutation(
     trpc.host.add.mutationOptions({
       onSuccess: (r) => {
+        const spoke = new URL(r.httpsUrl);
         setToken({
           id: r.id,
-          lines: [`SPOKE_HOST_ID=${r.id}`, `SPOKE_HOST_TOKEN=${r.token}`, `HUB_TOKEN=${r.hubToken}`],
-          note: 'Give the spoke this environment (with HUB_URL, the hub\'s address): SPOKE_HOST_TOKEN is what it presents to the hub, HUB_TOKEN what it accepts from the hub, and from no one else.',
+          lines: [
+            'HUB_MODE=false',
+            'SPOKE_MODE=true',
+            `HUB_URL=${r.hubUrl}`,
+            `SPOKE_HOST_ID=${r.id}`,
+            `SPOKE_HOST_TOKEN=${r.token}`,
+            `HUB_TOKEN=${r.hubToken}`,
+            `SPOKE_URL=${r.httpsUrl}`,
+            `SPOKE_PORT=${spoke.port || '443'}`,
+            ...(r.ca ? ['TLS_CA_FILE=/etc/capsul/hub-ca.pem'] : []),
+            `TLS_CERT_FILE=/etc/capsul/spoke.pem   # a certificate for ${spoke.hostname}, from a CA the hub trusts`,
+            'TLS_KEY_FILE=/etc/capsul/spoke.key',
+          ],
+          note: `Give the spoke this environment (e.g. /etc/capsul/spoke.env): SPOKE_HOST_TOKEN is what it presents to the hub, HUB_TOKEN what it accepts from the hub, and from no one else. It also needs a certificate for ${spoke.hostname}; \`npm run capsul -- host join\` on the hub makes one and writes all of this to one file.`,
+          warning: r.hubUrlIsLoopback
+            ? `The hub's URL is ${r.hubUrl}: a spoke on another machine cannot reach it. Set PUBLIC_URL on the hub to an address the spoke can reach, and use that as HUB_URL.`
+            : undefined,
+          ca: r.ca,
         });
         setId('');
         setUrl('');
@@ -200,6 +224,11 @@ export function HostsManager() {
             Add host
           </button>
         </div>
+        <p className="muted" style={{ margin: 0 }}>
+          Or, on the hub&apos;s machine, in one step (the host, its tokens, a certificate for its address signed by the
+          hub&apos;s CA, and the whole environment in one file): <code>npm run capsul -- host join &lt;id&gt; &lt;address&gt; &gt; &lt;id&gt;.env</code>,
+          then on the spoke <code>sudo scripts/join-spoke.sh &lt;id&gt;.env</code>.
+        </p>
       </form>
     </>
   );

@@ -144,9 +144,9 @@ export function CapsulDetail({ id }: { id: string }) {
               <>
                 <dt>Address</dt>
                 <dd className="mono" data-testid="capsul-address">
-                  {c.state === 'missing' ? '—' : (c.ipv4 ?? (c.state === 'creating' || c.state === 'pending' ? 'being assigned…' : '—'))}
+                  {c.state === 'missing' ? '—' : (c.ipv4 ?? c.ipv6 ?? (c.state === 'creating' || c.state === 'pending' ? 'being assigned…' : '—'))}
                 </dd>
-                {c.ipv6 && c.state !== 'missing' ? (
+                {c.ipv4 && c.ipv6 && c.state !== 'missing' ? (
                   <>
                     <dt>IPv6</dt>
                     <dd className="mono">{c.ipv6}</dd>
@@ -176,10 +176,10 @@ export function CapsulDetail({ id }: { id: string }) {
               </>
             ) : null}
           </dl>
-          {c.ipv4 && !gone && c.state !== 'missing' ? (
+          {(c.ipv4 || c.ipv6) && !gone && c.state !== 'missing' ? (
             <div style={{ marginTop: '1rem' }}>
               <div className="muted">Log in with</div>
-              <CopyText text={`ssh ${c.loginUser}@${c.ipv4}`} label="ssh command" />
+              <CopyText text={`ssh ${c.loginUser}@${c.ipv4 ?? c.ipv6}`} label="ssh command" />
             </div>
           ) : null}
           {gone ? null : (

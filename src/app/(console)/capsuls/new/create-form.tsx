@@ -16,6 +16,15 @@ function advice(message: string): string {
   return message;
 }
 
+/** Under the image: whether a host has it (and room for the size), as the hosts said with their heartbeats. */
+function imageHint(state: { available: boolean; problem?: string; reason?: string } | undefined, sized: boolean): string | undefined {
+  if (!state) return undefined;
+  if (state.available) return sized ? 'A host has this image and room for this size.' : 'A host has this image.';
+  if (state.problem === 'no_host_online') return 'No host is online right now. Try again in a few minutes, or tell the operator.';
+  if (state.problem === 'no_room') return 'No host with this image has room for this size right now. Pick a smaller size, or try again later.';
+  return `No online host has this image${state.reason ? ` (${state.reason})` : ''}.`;
+}
+
 export function CreateForm() {
   const trpc = useTRPC();
   const router = useRouter();
@@ -29,7 +38,8 @@ export function CreateForm() {
   const [keyIds, setKeyIds] = useState<string[]>([]);
   // Set by pressing Create: from then on an empty size or image says so, until it is picked.
   const [tried, setTried] = useState(false);
-  const capacity = useQuery({ ...trpc.capsul.capacity.queryOptions({ size }), enabled: !!size, staleTime: 10_000 });
+  // Per image (and for the size, once one is picked): whether an online host has it and room, before Create.
+  const capacity = useQuery({ ...trpc.capsul.capacity.queryOptions({ size: size || undefined }), staleTime: 10_000 });
   const create = useMutation(trpc.capsul.create.mutationOptions({ onSuccess: (r) => router.push(`/capsuls/${r.capsulId}`) }));
   const nameNow = (name ?? suggested.data ?? '').trim() || undefined;
   const errors: FieldErrors = {
@@ -39,6 +49,8 @@ export function CreateForm() {
   };
   const sizes = catalog.data?.sizes ?? [];
   const images = catalog.data?.images ?? [];
+  const imageState = (id: string) => capacity.data?.images.find((i) => i.id === id);
+  const picked = image ? imageState(image) : undefined;
 
   return (
     <form
@@ -77,7 +89,7 @@ export function CreateForm() {
         <p aria-live="polite" className={capacity.data && !capacity.data.available ? 'error' : 'muted'}>
           {!size
             ? 'Pick a size to see whether a host has room for it.'
-            : capacity.isFetching
+            : capacity.isFetching && !capacity.data
               ? 'Checking for room…'
               : capacity.error
                 ? advice(capacity.error.message)
@@ -91,11 +103,16 @@ export function CreateForm() {
         <select value={image} onChange={(e) => setImage(e.target.value)} {...controlProps('image', errors.image)}>
           <option value="">Choose an image…</option>
           {images.map((i) => (
-            <option key={i.id} value={i.id}>
+            // An image no online host has reaches admins only, disabled, saying why.
+            <option key={i.id} value={i.id} disabled={!!i.unavailable}>
               {i.name}
+              {i.unavailable ? ` — unavailable: ${i.unavailable}` : imageState(i.id)?.problem === 'no_room' ? ' — no room for this size' : ''}
             </option>
           ))}
         </select>
+        <p aria-live="polite" className={picked && !picked.available ? 'error' : 'muted'} data-testid="image-availability">
+          {image ? imageHint(picked, !!size) : null}
+        </p>
       </Field>
 
       <fieldset aria-describedby={errors.sshKeyIds ? 'keys-error' : undefined}>
