@@ -36,13 +36,17 @@ export async function assertNameFree(db: Db, ownerId: string, name: string): Pro
   if (await taken(db, ownerId, name)) throw nameTaken(name);
 }
 
-/** A short readable name this account does not use yet, e.g. "calm-otter". */
-export async function suggestName(db: Db, ownerId: string): Promise<string> {
+/**
+ * A short readable name this account does not use yet, e.g. "calm-otter". A create that lost its suggestion
+ * to a concurrent one asks again with the next attempt: from the third on, a number makes a clash unlikely
+ * however many an account holds.
+ */
+export async function suggestName(db: Db, ownerId: string, attempt = 1): Promise<string> {
   for (let i = 0; i < 5; i++) {
-    const name = `${pick(ADJECTIVES)}-${pick(NOUNS)}`;
+    const name = attempt < 3 ? `${pick(ADJECTIVES)}-${pick(NOUNS)}` : `${pick(ADJECTIVES)}-${pick(NOUNS)}-${randomInt(1000, 10000)}`;
     if (!(await taken(db, ownerId, name))) return name;
   }
-  return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${randomInt(1000, 10000)}`;
+  return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${randomInt(10000, 100000)}`;
 }
 
 /** Whether a database error is the unique index on (owner, name) refusing a second capsul of that name. */

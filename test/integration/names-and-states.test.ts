@@ -105,6 +105,57 @@ describe('capsul names and honest states', () => {
     assert.match(suggestion, /^[a-z]+-[a-z]+(-\d+)?$/);
   });
 
+  test('a suggested name another create took between the check and the write is suggested again, not refused', async () => {
+    // The race made certain: the first time carol's capsul row is written, a trigger first writes one of
+    // hers with the same name (as a concurrent create would have), so the unique index refuses the write.
+    const carol = await signIn(hub, tls, 'carol@example.com');
+    const { rows } = await sql.query(`SELECT id FROM "Account" WHERE email = 'carol@example.com'`);
+    await sql.query(`CREATE SEQUENCE clash_once`);
+    await sql.query(`CREATE FUNCTION clash_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE twin "Capsul";
+      BEGIN
+        IF NEW."ownerId" = '${rows[0].id}' AND nextval('clash_once') = 1 THEN
+          twin := NEW; twin.id := NEW.id || 'x';
+          INSERT INTO "Capsul" SELECT twin.*;
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await sql.query(`CREATE TRIGGER clash_once BEFORE INSERT ON "Capsul" FOR EACH ROW EXECUTE FUNCTION clash_once()`);
+    try {
+      const created = await carol.client.capsul.create.mutate({ image: 'debian-12', size: 'nano' });
+      const clashes = (await sql.query(`SELECT last_value::int AS n FROM clash_once`)).rows[0].n;
+      assert.ok(clashes >= 3, `the first write was refused and written again (sequence at ${clashes})`);
+      const mine = await carol.client.capsul.list.query({});
+      assert.deepEqual(mine.map((c) => c.id), [created.capsulId], 'one capsul, the twin went with the refused write');
+      assert.match(mine[0]!.name, /^[a-z]+-[a-z]+(-\d+)?$/);
+    } finally {
+      await sql.query(`DROP TRIGGER clash_once ON "Capsul"; DROP FUNCTION clash_once(); DROP SEQUENCE clash_once`);
+    }
+  });
+
+  test('a name the person chose is refused, not changed, when another create took it between the check and the write', async () => {
+    const dave = await signIn(hub, tls, 'dave@example.com');
+    const { rows } = await sql.query(`SELECT id FROM "Account" WHERE email = 'dave@example.com'`);
+    await sql.query(`CREATE FUNCTION clash_always() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE twin "Capsul";
+      BEGIN
+        IF NEW."ownerId" = '${rows[0].id}' AND NEW.id NOT LIKE '%x' THEN
+          twin := NEW; twin.id := NEW.id || 'x';
+          INSERT INTO "Capsul" SELECT twin.*;
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await sql.query(`CREATE TRIGGER clash_always BEFORE INSERT ON "Capsul" FOR EACH ROW EXECUTE FUNCTION clash_always()`);
+    try {
+      const before = await counts();
+      const err = await refusedNamingName(dave.client.capsul.create.mutate({ name: 'chosen', image: 'debian-12', size: 'nano' }), 'CONFLICT', 'chosen');
+      assert.match(err.message, /already have a capsul named "chosen"/);
+      assert.deepEqual(await counts(), before, 'nothing written');
+    } finally {
+      await sql.query(`DROP TRIGGER clash_always ON "Capsul"; DROP FUNCTION clash_always()`);
+    }
+  });
+
   test('a name is unique per account among capsuls not deleted', async () => {
     const before = await counts();
     const err = await refusedNamingName(alice.client.capsul.create.mutate({ name: 'web-1', image: 'debian-12', size: 'nano' }), 'CONFLICT', 'duplicate');

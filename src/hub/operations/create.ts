@@ -14,7 +14,7 @@ import { env } from '~/env';
 import { log } from '~/lib/log';
 import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
-import { isNameConflict, nameTaken } from '../capsul-names';
+import { isNameConflict, nameTaken, suggestName } from '../capsul-names';
 import { capsulChanged } from '../events';
 import { withinLimits, type Limits } from '../limits';
 import { countOperation } from '../metrics';
@@ -26,8 +26,8 @@ import { track, type Actor } from './record';
 export type CreateRequest = {
   ownerId: string;
   /**
-   * Checked free by the caller; the unique index refuses it again if another create took it meanwhile.
-   * Without one (the benchmark) the capsul's id is its name.
+   * The name the person chose, checked free by the caller; the unique index refuses it again if another
+   * create took it meanwhile. Without one, a suggested name, and another if a concurrent create took that.
    */
   name?: string;
   vcpus: number;
@@ -121,18 +121,24 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
   // The capsul, the operation and a row per host it is offered to, in one statement, before any offer: a
   // claim can only win an operation that exists. Only if the owner stays within its limits.
   const now = new Date().toISOString().replace('Z', '');
-  await withinLimits(db, request.ownerId, limits, { ...size, bySize }, (tx) => tx.$executeRaw`
+  const insert = (name: string) => withinLimits(db, request.ownerId, limits, { ...size, bySize }, (tx) => tx.$executeRaw`
     WITH capsul AS (
       INSERT INTO "Capsul" (id, name, "ownerId", vcpus, "memoryMb", "diskGb", image, state, "createdAt", "updatedAt")
-      VALUES (${id}, ${request.name ?? id}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
+      VALUES (${id}, ${name}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
     ), operation AS (
       INSERT INTO "Operation" (id, kind, payload, state, actor, "capsulId", "createdAt", "updatedAt")
       VALUES (${operationId}, 'create', ${JSON.stringify(payload)}::jsonb, 'pending', ${actor}, ${id}, ${now}::timestamp(3), ${now}::timestamp(3))
     )
     INSERT INTO "HostOperation" ("operationId", "hostId", "assignmentStatus", "createdAt")
-    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`).catch((err) => {
-    throw request.name && isNameConflict(err) ? nameTaken(request.name) : err;
-  });
+    SELECT ${operationId}, h, 'pending', ${now}::timestamp(3) FROM unnest(${hosts.map((h) => h.id)}::text[]) AS h`);
+  for (let attempt = 1; ; attempt++) {
+    const name = request.name ?? (await suggestName(db, request.ownerId, attempt));
+    const err = await insert(name).then(() => undefined, (e: unknown) => e);
+    if (!err) break;
+    if (!isNameConflict(err)) throw err;
+    // A name the person chose is theirs to change; one we suggested, we suggest again.
+    if (request.name) throw nameTaken(request.name);
+  }
   capsulChanged(change);
 
   const outcomes = await fanOut(hosts, { procedure: 'create', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId }, (s, o) => s.create.mutate(payload, o), createOutput);

@@ -92,7 +92,7 @@ export const capsulRouter = router({
       const owner = existing ?? (await ensureAccount(ctx.db, ownerEmail));
       return createCapsul(ctx.db, actor.label, {
         ownerId: owner.id,
-        name: input.name ?? (await suggestName(ctx.db, owner.id)),
+        name: input.name,
         ...resources,
         image,
         sshAuthorizedKeys: [...new Set([...keys.map((k) => k.content), ...input.sshAuthorizedKeys])],
