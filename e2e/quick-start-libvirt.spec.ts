@@ -63,7 +63,7 @@ test.afterAll(async () => {
   if (copy) await rm(copy, { recursive: true, force: true });
 });
 
-test('the first start provides an image that boots: sign in, create from the first image offered, see it running', async () => {
+test('the first start provides an image that boots: sign in, create a capsul named by the newcomer from the first image offered, see it running under its name', async () => {
   const local = await until('the local spoke online', async () => (await admin.host.list.query()).find((h) => h.id === 'local' && h.online), 60_000);
   expect(local.driver).toBe('libvirt');
   // The quick start says what it is doing while it builds the test guest (a few seconds with a warm apt cache).
@@ -87,6 +87,9 @@ test('the first start provides an image that boots: sign in, create from the fir
     await page.goto(`${url}/capsuls/new`);
     await expect(first).toHaveText(/Test guest/, { timeout: 2000 });
   }).toPass({ timeout: 30_000 });
+  // The form suggests a name; the newcomer gives their own.
+  await expect(page.getByLabel('Name')).toHaveValue(/^[a-z]+-[a-z]+(-\d+)?$/);
+  await page.getByLabel('Name').fill('my-first-capsul');
   await page.getByRole('radio', { name: /Nano/ }).check();
   await page.getByLabel('Image').selectOption((await first.getAttribute('value'))!);
   await expect(page.getByTestId('image-availability')).toHaveText('A host has this image and room for this size.');
@@ -96,6 +99,13 @@ test('the first start provides an image that boots: sign in, create from the fir
   await expect(page.getByTestId('capsul-state')).toHaveText('running', { timeout: 180_000 });
   await expect(page.getByTestId('capsul-address')).toHaveText(/^192\.168\.122\.\d+$/);
   expect(await domainState(capsulId)).toBe('running');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('my-first-capsul');
+  // The list shows it by its name, running, and leads back to it.
+  await page.goto(`${url}/capsuls`);
+  const row = page.getByRole('row').filter({ hasText: 'my-first-capsul' });
+  await expect(row).toContainText('running');
+  await row.getByRole('link', { name: 'my-first-capsul' }).click();
+  await page.waitForURL(`${url}/capsuls/${capsulId}`);
 
   await page.getByRole('button', { name: 'Delete capsul' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete it' }).click();
