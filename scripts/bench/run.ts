@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { createHubAdminClient } from '~/cli/hub-admin-client';
 import { httpsFetch } from '~/lib/https-fetch';
 import type { SpokeRouter } from '~/spoke/router';
-import { signIn } from '../../test/support/accounts';
+import { signIn, type Session } from '../../test/support/accounts';
 import { createTestDatabase } from '../../test/support/postgres';
 import { startPrivatePostgres } from '../../test/support/private-postgres';
 import { allOnline, startHubProcess, startSpokeProcess, type Hub, type SpokeHandle } from '../../test/support/processes';
@@ -83,18 +83,23 @@ async function claimsAndConsole(databaseUrl: string, tls: TestTls) {
     const seconds = (performance.now() - started) / 1000;
     const sql = new pg.Client({ connectionString: databaseUrl });
     await sql.connect();
-    const doubled = (await sql.query(`SELECT count(*)::int AS n FROM (SELECT h."operationId" FROM "HostOperation" h JOIN "Operation" o ON o.id = h."operationId"
-      WHERE o.kind = 'create' AND h."assignmentStatus" = 'assigned' GROUP BY h."operationId" HAVING count(*) > 1) d`)).rows[0].n as number;
-    if (doubled > 0) throw new Error(`${doubled} creates of the burst have more than one owner`);
-    notes.push(`${N.burst} concurrent creates over ${N.burstSpokes} spokes (up to 100 connections): ${(N.burst / seconds).toFixed(1)} creates/s, create → assigned median ${median(latencies).toFixed(0)} ms, p99 ${p99(latencies).toFixed(0)} ms (seen by the client), ${doubled} double owners.`);
+    let session: Session;
+    try {
+      const doubled = (await sql.query(`SELECT count(*)::int AS n FROM (SELECT h."operationId" FROM "HostOperation" h JOIN "Operation" o ON o.id = h."operationId"
+        WHERE o.kind = 'create' AND h."assignmentStatus" = 'assigned' GROUP BY h."operationId" HAVING count(*) > 1) d`)).rows[0].n as number;
+      if (doubled > 0) throw new Error(`${doubled} creates of the burst have more than one owner`);
+      notes.push(`${N.burst} concurrent creates over ${N.burstSpokes} spokes (up to 100 connections): ${(N.burst / seconds).toFixed(1)} creates/s, create → assigned median ${median(latencies).toFixed(0)} ms, p99 ${p99(latencies).toFixed(0)} ms (seen by the client), ${doubled} double owners.`);
 
-    say(`console render with ${N.capsuls} capsuls`);
-    const session = await signIn(hub, tls, 'many@example.com');
-    const account = (await sql.query(`SELECT id FROM "Account" WHERE email = 'many@example.com'`)).rows[0].id as string;
-    await sql.query(`INSERT INTO "Capsul" (id, "ownerId", vcpus, "memoryMb", "diskGb", image, state, ipv4, "createdAt", "updatedAt")
-      SELECT 'capsul-' || lpad(to_hex(g), 10, '0'), $1, 1, 512, 10, 'debian-12', 'running', '10.0.' || (g / 250) || '.' || (g % 250 + 1), now(), now()
-      FROM generate_series(1, $2::int) g`, [account, N.capsuls]);
-    await sql.end();
+      say(`console render with ${N.capsuls} capsuls`);
+      session = await signIn(hub, tls, 'many@example.com');
+      const account = (await sql.query(`SELECT id FROM "Account" WHERE email = 'many@example.com'`)).rows[0].id as string;
+      await sql.query(`INSERT INTO "Capsul" (id, name, "ownerId", vcpus, "memoryMb", "diskGb", image, state, ipv4, "createdAt", "updatedAt")
+        SELECT 'capsul-' || lpad(to_hex(g), 10, '0'), 'web-' || g, $1, 1, 512, 10, 'debian-12', 'running', '10.0.' || (g / 250) || '.' || (g % 250 + 1), now(), now()
+        FROM generate_series(1, $2::int) g`, [account, N.capsuls]);
+    } finally {
+      // Left open, a failed query would show as the connection's error when the server stops.
+      await sql.end();
+    }
     const page = async (p: string) => {
       const t = performance.now();
       const res = await session.fetch(`${hub.url}${p}`, { headers: { cookie: session.cookie } });
