@@ -1,5 +1,5 @@
-// Capsul names: unique among an account's capsuls that are not deleted (a partial unique index holds it
-// against races), a readable default when none is given, and the errors that name the `name` field.
+// Capsul names: unique among an account's capsuls that are not deleted (a partial unique index is the check,
+// races included), a readable default when none is given, and the errors that name the `name` field.
 import { randomInt } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { fieldError } from '~/lib/trpc-errors';
@@ -29,11 +29,6 @@ export function nameTaken(name: string): TRPCError {
 
 async function taken(db: Db, ownerId: string, name: string): Promise<boolean> {
   return !!(await db.capsul.findFirst({ where: { ownerId, name, deletedAt: null }, select: { id: true } }));
-}
-
-/** Refuses a name the account already uses (the index refuses it again if two requests race). */
-export async function assertNameFree(db: Db, ownerId: string, name: string): Promise<void> {
-  if (await taken(db, ownerId, name)) throw nameTaken(name);
 }
 
 /**

@@ -26,8 +26,8 @@ import { track, type Actor } from './record';
 export type CreateRequest = {
   ownerId: string;
   /**
-   * The name the person chose, checked free by the caller; the unique index refuses it again if another
-   * create took it meanwhile. Without one, a suggested name, and another if a concurrent create took that.
+   * The name the person chose: refused (nothing written) if the unique index finds it in use. Without one, a
+   * suggested name, and another if a concurrent create took that.
    */
   name?: string;
   vcpus: number;

@@ -8,7 +8,7 @@ import { capsulId, catalogId } from '~/contract/ids';
 import { sshPublicKey } from '~/contract/ssh-key';
 import { fieldError } from '~/lib/trpc-errors';
 import { ensureAccount } from '../accounts';
-import { assertNameFree, isNameConflict, nameTaken, suggestName } from '../capsul-names';
+import { isNameConflict, nameTaken, suggestName } from '../capsul-names';
 import { findImage, findSize } from '../catalog';
 import { defaultLimits, effectiveLimits, NO_USAGE, overLimit } from '../limits';
 import { capsulChanged, capsulChanges } from '../events';
@@ -82,7 +82,6 @@ export const capsulRouter = router({
       ]);
       const keys = input.sshKeyIds.length && existing ? await ctx.db.sshKey.findMany({ where: { id: { in: input.sshKeyIds }, ownerId: existing.id } }) : [];
       if (keys.length !== input.sshKeyIds.length) throw fieldError('sshKeyIds', 'one of these keys is not yours, or was removed');
-      if (input.name && existing) await assertNameFree(ctx.db, existing.id, input.name);
       const resources = { vcpus: input.vcpus ?? size!.vcpus, memoryMb: input.memoryMb ?? size!.memoryMb, diskGb: input.diskGb ?? size!.diskGb };
       const limits = effectiveLimits(defaults, existing?.limits);
       // An account not made yet holds nothing: past a limit already, it is refused before its row is made.
@@ -149,7 +148,7 @@ export const capsulRouter = router({
   rename: actorProcedure.input(z.object({ id: capsulId, name: capsulName })).mutation(async ({ ctx, input }) => {
     const capsul = await findCapsul(ctx.db, input.id, scopeOf(ctx.actor));
     if (capsul.name !== input.name) {
-      await assertNameFree(ctx.db, capsul.ownerId, input.name);
+      // The unique index is the check: a name in use is refused by the write itself.
       await ctx.db.capsul.update({ where: { id: input.id }, data: { name: input.name } }).catch((err: unknown) => {
         throw isNameConflict(err) ? nameTaken(input.name) : err;
       });
