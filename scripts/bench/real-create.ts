@@ -31,7 +31,7 @@ async function byHand(images: string, disks: string, n: number): Promise<number>
   await buildSeedIso({ id, sshAuthorizedKeys: [], output: seed, workDir: disks });
   await writeFile(xmlFile, domainXml({
     name: id, type: 'qemu', memoryMb: GUEST.memoryMb, vcpus: GUEST.vcpus, disk, seed, nic: { network: 'default' },
-    consoleLog: path.join(disks, `${id}.console.log`),
+    consoleSocket: path.join(disks, `${id}.console.sock`), consoleLog: path.join(disks, `${id}.console.log`),
     directBoot: { kernel: path.join(images, g.kernel), initrd: path.join(images, g.initrd), cmdline: g.cmdline },
     metadata: { diskGb: GUEST.diskGb, image: g.id, operationId: 'by-hand' },
   }));

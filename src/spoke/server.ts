@@ -15,6 +15,7 @@ import { spokeRouter } from './router';
 import { collectCapacity } from './metrics';
 import { Spoke } from './spoke';
 import { spokeContextFactory } from './trpc';
+import { consoleEndpoint } from './console/endpoint';
 
 // Answers from the hub that no retry will change.
 const REFUSALS = new Set(['BAD_REQUEST', 'NOT_FOUND', 'FORBIDDEN', 'CONFLICT']);
@@ -69,6 +70,9 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger, opts: 
     handler(req, res);
   });
   server.keepAliveTimeout = 60_000;
+  // The console's WebSocket (/console/<capsul id>), with the same hub token as /trpc.
+  const consoles = consoleEndpoint(hypervisor, env.HUB_TOKEN!, spokeLog);
+  server.on('upgrade', consoles.upgrade);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: env.SPOKE_PORT, host: env.SPOKE_BIND_ADDRESS, backlog: 4096 }, () => resolve());
@@ -102,6 +106,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger, opts: 
   return {
     spoke,
     server,
+    consoles,
     driver: hypervisor.driver,
     /** Starts the first call to the hub (when started with `announce: false`). */
     announce: () => void announce(),
@@ -114,6 +119,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger, opts: 
       stopped = true;
       const started = Date.now();
       server.close();
+      await consoles.close('the spoke is stopping');
       const building = await spoke.stop(env.SPOKE_STOP_GRACE_MS);
       const undelivered = await outbox.drain(Math.max(1000, env.SPOKE_STOP_GRACE_MS - (Date.now() - started)));
       server.closeAllConnections();

@@ -11,12 +11,13 @@ const spec = {
   disk: '/d/capsul-abcdefghij.qcow2',
   seed: '/d/capsul-abcdefghij-seed.iso',
   nic: { network: 'default' },
+  consoleSocket: '/d/capsul-abcdefghij.console.sock',
   consoleLog: '/d/capsul-abcdefghij.console.log',
   metadata: { diskGb: 10, image: 'debian-12', operationId: 'op' },
 };
 
 describe('domain XML', () => {
-  test('a disk-booted capsul: virtio disk and NIC on the network, seed read-only, serial console to a file', () => {
+  test('a disk-booted capsul: virtio disk and NIC on the network, seed read-only, serial console on a socket with a log, VNC on a socket', () => {
     const xml = domainXml(spec);
     assert.match(xml, /^<domain type="qemu">/);
     assert.match(xml, /<name>capsul-abcdefghij<\/name>/);
@@ -26,7 +27,15 @@ describe('domain XML', () => {
     assert.match(xml, /<source file="\/d\/capsul-abcdefghij.qcow2"\/>\s*<target dev="vda" bus="virtio"\/>/);
     assert.match(xml, /<source file="\/d\/capsul-abcdefghij-seed.iso"\/>\s*<target dev="vdb" bus="virtio"\/>\s*<readonly\/>/);
     assert.match(xml, /<interface type="network">\s*<source network="default"\/>\s*<model type="virtio"\/>/);
-    assert.match(xml, /<serial type="file">\s*<source path="\/d\/capsul-abcdefghij.console.log"\/>/);
+    assert.match(
+      xml,
+      /<serial type="unix">\s*<source mode="bind" path="\/d\/capsul-abcdefghij.console.sock"\/>\s*<log file="\/d\/capsul-abcdefghij.console.log" append="on"\/>\s*<target port="0"\/>/,
+    );
+    assert.match(xml, /<console type="unix">\s*<source mode="bind" path="\/d\/capsul-abcdefghij.console.sock"\/>\s*<target type="serial" port="0"\/>/);
+    // VNC only on a Unix socket libvirt picks, never a TCP port; a VGA device so there is a screen.
+    assert.match(xml, /<graphics type="vnc">\s*<listen type="socket"\/>\s*<\/graphics>/);
+    assert.doesNotMatch(xml, /<graphics[^>]*port=|autoport|listen type="address"|<serial type="file">|<serial type="pty">/);
+    assert.match(xml, /<video>\s*<model type="vga"\/>\s*<\/video>/);
     assert.match(xml, /<capsul:diskGb>10<\/capsul:diskGb>/);
     assert.doesNotMatch(xml, /<kernel>|host-passthrough/);
   });

@@ -8,7 +8,12 @@ import type { VmCommand, VmState } from '~/contract/capsul';
 import type { ImagesOnHost } from '~/contract/hub';
 import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
 import type { Logger } from '~/lib/log';
-import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress } from './types';
+import { BootLogRing } from '../console/ring';
+import { SimulatedSerial } from '../console/simulated-serial';
+import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress, type SerialPort } from './types';
+
+/** How much of each fake capsul's boot log is kept (between this and twice this, on disk). */
+const FAKE_LOG_BYTES = 256 * 1024;
 
 type FakeVm = { id: string; state: VmState; memoryMb: number; diskGb: number; ipv4: string };
 
@@ -35,9 +40,15 @@ export class FakeHypervisor implements Hypervisor {
   readonly driver = 'fake' as const;
   private readonly file: string;
   private readonly vms: Map<string, FakeVm>;
+  private readonly consoleDir: string;
+  private readonly serials = new Map<string, SimulatedSerial>();
+  /** What to tell an open attachment when its capsul stops or goes away. */
+  private readonly ends = new Map<string, (reason: string) => void>();
 
   constructor(private readonly opts: FakeOptions) {
     mkdirSync(opts.stateDir, { recursive: true });
+    this.consoleDir = path.join(opts.stateDir, 'console');
+    mkdirSync(this.consoleDir, { recursive: true });
     this.file = path.join(opts.stateDir, 'fake-hypervisor.json');
     let saved: FakeVm[] = [];
     try {
@@ -111,6 +122,7 @@ export class FakeHypervisor implements Hypervisor {
     if (!this.vms.has(spec.id)) throw new HypervisorError(`start: ${spec.id} was destroyed while it was being created`);
     vm.state = 'running';
     await this.save();
+    this.serial(spec.id).boot();
     log.info('fake capsul running', { ipv4: vm.ipv4 });
     return { id: vm.id, state: vm.state, ipv4: vm.ipv4 };
   }
@@ -123,6 +135,7 @@ export class FakeHypervisor implements Hypervisor {
       await sleep(this.opts.createMs);
       vm.state = 'running';
       await this.save();
+      this.serial(spec.id).boot();
     }
     return { id: vm.id, state: vm.state, ipv4: vm.ipv4 };
   }
@@ -130,13 +143,66 @@ export class FakeHypervisor implements Hypervisor {
   async setState(id: string, command: VmCommand): Promise<VmState> {
     const vm = this.vms.get(id);
     if (!vm) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
+    const before = vm.state;
     vm.state = NEXT[command](vm.state);
     await this.save();
+    if (before === 'running' && (command !== 'start' || vm.state !== 'running')) {
+      this.serial(id).print(`\r\n[simulated] ${command === 'restart' ? 'rebooting' : 'powered off'}\r\n`);
+      if (command !== 'restart') this.ends.get(id)?.('the capsul stopped');
+    }
+    if (vm.state === 'running' && (before !== 'running' || command === 'restart')) this.serial(id).boot();
     return vm.state;
   }
 
   async destroy(id: string): Promise<void> {
+    this.ends.get(id)?.('the capsul was destroyed');
+    this.serials.get(id)?.ring.remove();
+    this.serials.delete(id);
     if (this.vms.delete(id)) await this.save();
+  }
+
+  async openSerial(id: string): Promise<SerialPort> {
+    const vm = this.vms.get(id);
+    if (!vm) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
+    if (vm.state !== 'running') throw new HypervisorError(`capsul ${id} is ${vm.state}: its console opens once it runs`, 'precondition');
+    const serial = this.serial(id);
+    let dataListener: (data: Buffer) => void = () => {};
+    let endListener: (reason: string) => void = () => {};
+    let ended = false;
+    const detach = serial.attach((data) => dataListener(data));
+    const end = (reason: string) => {
+      if (ended) return;
+      ended = true;
+      detach();
+      if (this.ends.get(id) === end) this.ends.delete(id);
+      endListener(reason);
+    };
+    this.ends.get(id)?.('another attachment opened the port');
+    this.ends.set(id, end);
+    return {
+      simulated: true,
+      write: (data) => {
+        if (!ended) serial.input(data);
+      },
+      onData: (listener) => void (dataListener = listener),
+      onEnd: (listener) => void (endListener = listener),
+      close: () => end('closed'),
+    };
+  }
+
+  async serialHistory(id: string, max: number): Promise<Buffer> {
+    if (!this.vms.has(id)) return Buffer.alloc(0);
+    return this.serial(id).ring.tail(max);
+  }
+
+  /** The capsul's simulated serial line (made on first use; its ring is on disk under console/). */
+  private serial(id: string): SimulatedSerial {
+    let serial = this.serials.get(id);
+    if (!serial) {
+      serial = new SimulatedSerial(id, new BootLogRing(path.join(this.consoleDir, `${id}.log`), FAKE_LOG_BYTES));
+      this.serials.set(id, serial);
+    }
+    return serial;
   }
 }
 

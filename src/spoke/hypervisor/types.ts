@@ -13,6 +13,21 @@ export type HostResources = { freeMemoryMb: number; freeDiskGb: number };
 /** What `resources` measured, and which capsuls it already counted (those defined on the host). */
 export type MeasuredResources = HostResources & { counted: ReadonlySet<string> };
 
+/**
+ * A capsul's first serial port, opened for the spoke's one attachment (src/spoke/console/): a QEMU serial
+ * socket serves one client at a time, so the spoke opens it once and shares it among viewers.
+ */
+export type SerialPort = {
+  /** The fake driver's simulated console, said plainly to viewers. */
+  readonly simulated: boolean;
+  write(data: Buffer): void;
+  /** Everything the port prints, as it comes (the listener must not block: the port is always drained). */
+  onData(listener: (data: Buffer) => void): void;
+  /** The port went away (the guest stopped, the socket closed); called once. */
+  onEnd(listener: (reason: string) => void): void;
+  close(): void;
+};
+
 export interface Hypervisor {
   readonly driver: DriverName;
   /** Memory and disk this host can still give to new capsuls (before the spoke's own reservations). */
@@ -38,6 +53,13 @@ export interface Hypervisor {
    */
   resume(spec: CreateInput, log: Logger, progress?: Progress): Promise<CapsulDetail>;
   setState(id: string, command: VmCommand, log?: Logger): Promise<VmState>;
+  /**
+   * Opens the capsul's first serial port. HypervisorError `not_found` for no such capsul, `precondition` when
+   * it is not running (no port to open).
+   */
+  openSerial(id: string): Promise<SerialPort>;
+  /** The last `max` bytes of the capsul's boot log (what its serial port printed, across reboots); empty if none. */
+  serialHistory(id: string, max: number): Promise<Buffer>;
   /** Idempotent: a capsul that is not there is already destroyed. */
   destroy(id: string, log?: Logger): Promise<void>;
 }

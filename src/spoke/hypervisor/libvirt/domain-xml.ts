@@ -11,7 +11,12 @@ export type DomainSpec = {
   /** The cloud-init NoCloud seed (ISO 9660, label cidata). */
   seed: string;
   nic: Nic;
-  /** The serial console is written here. */
+  /**
+   * The first serial port: a Unix socket libvirt binds (the spoke's console attaches to it, one client at a
+   * time, src/spoke/console/) and a log of everything it printed (append="on": kept across reboots; virtlogd
+   * rotates it at 2 MiB into .0 … .3). The socket path must stay under 108 bytes.
+   */
+  consoleSocket: string;
   consoleLog: string;
   /** Direct kernel boot (kernel, initrd, command line) instead of booting the disk. */
   directBoot?: { kernel: string; initrd?: string; cmdline?: string };
@@ -77,14 +82,23 @@ export function domainXml(spec: DomainSpec): string {
     'bridge' in spec.nic ? `      <source bridge="${e(spec.nic.bridge)}"/>` : `      <source network="${e(spec.nic.network)}"/>`,
     '      <model type="virtio"/>',
     '    </interface>',
-    '    <serial type="file">',
-    `      <source path="${e(spec.consoleLog)}"/>`,
+    '    <serial type="unix">',
+    `      <source mode="bind" path="${e(spec.consoleSocket)}"/>`,
+    `      <log file="${e(spec.consoleLog)}" append="on"/>`,
     '      <target port="0"/>',
     '    </serial>',
-    '    <console type="file">',
-    `      <source path="${e(spec.consoleLog)}"/>`,
+    '    <console type="unix">',
+    `      <source mode="bind" path="${e(spec.consoleSocket)}"/>`,
     '      <target type="serial" port="0"/>',
     '    </console>',
+    // The graphical console: VNC on a socket under libvirt's own state directory (QEMU binds it, and its path
+    // changes every start: read it from the live XML), never a TCP port. It has no auth: keep it local.
+    '    <graphics type="vnc">',
+    '      <listen type="socket"/>',
+    '    </graphics>',
+    '    <video>',
+    '      <model type="vga"/>',
+    '    </video>',
     '    <memballoon model="none"/>',
     '  </devices>',
     '</domain>',

@@ -1,5 +1,6 @@
 // The libvirt driver: every capsul is a libvirt domain named by its id, with a qcow2 overlay on an image's
 // base disk, a cloud-init NoCloud seed, and its serial console in a log file, all in the disks directory.
+import net from 'node:net';
 import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,7 +11,8 @@ import type { ImagesOnHost } from '~/contract/hub';
 import { fileName, type CapsulDetail, type CreateInput, type ImageFiles } from '~/contract/spoke';
 import type { Env } from '~/env';
 import { errorMessage, type Logger } from '~/lib/log';
-import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress } from '../types';
+import { tailFiles } from '../../console/ring';
+import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress, type SerialPort } from '../types';
 import { buildSeedIso } from './cloud-init';
 import { CommandError, qemuImg, virshRunner, type Runner } from './commands';
 import { domainXml, type Nic } from './domain-xml';
@@ -127,7 +129,16 @@ export class LibvirtHypervisor implements Hypervisor {
 
   private paths(id: string) {
     const base = path.join(this.cfg.disksDir, id);
-    return { disk: `${base}.qcow2`, seed: `${base}-seed.iso`, xml: `${base}.xml`, consoleLog: `${base}.console.log` };
+    const consoleLog = `${base}.console.log`;
+    return {
+      disk: `${base}.qcow2`,
+      seed: `${base}-seed.iso`,
+      xml: `${base}.xml`,
+      consoleSocket: `${base}.console.sock`,
+      consoleLog,
+      /** virtlogd's rotations of the log, oldest first, then the live one. */
+      consoleLogs: [3, 2, 1, 0].map((n) => `${consoleLog}.${n}`).concat(consoleLog),
+    };
   }
 
   private async capsulDomains(): Promise<{ name: string; state: string }[]> {
@@ -283,6 +294,7 @@ export class LibvirtHypervisor implements Hypervisor {
         disk: p.disk,
         seed: p.seed,
         nic: this.cfg.nic,
+        consoleSocket: p.consoleSocket,
         consoleLog: p.consoleLog,
         directBoot: spec.imageFiles.kernel
           ? {
@@ -411,6 +423,24 @@ export class LibvirtHypervisor implements Hypervisor {
     return false;
   }
 
+  async openSerial(id: string): Promise<SerialPort> {
+    assertCapsulId(id);
+    const state = await this.domstate(id);
+    if (state === null) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
+    if (toVmState(state) !== 'running') throw new HypervisorError(`capsul ${id} is ${toVmState(state)}: its console opens once it runs`, 'precondition');
+    try {
+      return await connectSerial(this.paths(id).consoleSocket);
+    } catch (err) {
+      // Domains defined before the console existed log their serial port to a file and have no socket.
+      throw new HypervisorError(`the serial console of ${id} cannot be reached (${errorMessage(err)}); a capsul defined before consoles existed needs its domain redefined`, 'precondition');
+    }
+  }
+
+  async serialHistory(id: string, max: number): Promise<Buffer> {
+    assertCapsulId(id);
+    return tailFiles(this.paths(id).consoleLogs, max);
+  }
+
   async destroy(id: string, log: Logger = this.log): Promise<void> {
     assertCapsulId(id);
     const state = await this.domstate(id);
@@ -421,10 +451,40 @@ export class LibvirtHypervisor implements Hypervisor {
       });
     }
     const p = this.paths(id);
-    await Promise.all([p.disk, p.seed, p.xml, p.consoleLog].map((f) => rm(f, { force: true })));
+    await Promise.all([p.disk, p.seed, p.xml, p.consoleSocket, ...p.consoleLogs].map((f) => rm(f, { force: true })));
     this.virtualSizes.delete(p.disk);
     log.info('capsul destroyed', { capsulId: id });
   }
+}
+
+/** Connects to a serial port's Unix socket. Not run by any test yet (no libvirt test of the console). */
+function connectSerial(socketPath: string): Promise<SerialPort> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      socket.setNoDelay(true);
+      let endListener: (reason: string) => void = () => {};
+      let ended = false;
+      const end = (reason: string) => {
+        if (ended) return;
+        ended = true;
+        socket.destroy();
+        endListener(reason);
+      };
+      socket.on('error', (err) => end(`the serial socket failed: ${err.message}`));
+      socket.on('close', () => end('the capsul\'s serial port closed (it stopped?)'));
+      resolve({
+        simulated: false,
+        write: (data) => void socket.write(data),
+        // Always drained (VIRT.md: a client that does not read stalls the guest's serial output, and its log).
+        onData: (listener) => void socket.on('data', listener),
+        onEnd: (listener) => void (endListener = listener),
+        close: () => end('closed'),
+      });
+    });
+  });
 }
 
 function ignoreNotRunning(err: unknown): void {

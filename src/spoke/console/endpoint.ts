@@ -1,0 +1,97 @@
+// The spoke's console WebSocket, /console/<capsul id> on its HTTPS port: only the hub, with this spoke's
+// HUB_TOKEN (the same check as tRPC's, before anything is attached); the id must match the strict pattern.
+// Frames: src/contract/console.ts. Binary in = keystrokes (bounded, rate-limited); text in = control frames.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CLOSE, HISTORY_BYTES, MAX_DATA_FRAME, MAX_FRAME, parseControl, SPOKE_CONSOLE_PREFIX, type ControlFrame } from '~/contract/console';
+import { CAPSUL_ID_PATTERN } from '~/contract/ids';
+import type { Logger } from '~/lib/log';
+import { bearerToken, tokenMatches } from '~/lib/tokens';
+import { asBuffer, ByteBudget, closeWith, refuseUpgrade } from '~/lib/ws-upgrade';
+import { HypervisorError, type Hypervisor } from '../hypervisor/types';
+import { ConsoleAttachments } from './attachments';
+
+/** A viewer (the hub's relay) that has this much unsent is too slow: it is closed rather than let it grow. */
+const MAX_VIEWER_BACKLOG = 1024 * 1024;
+/** Keystrokes: a person types a few bytes a second, a paste is a burst. A flood is closed. */
+const INPUT_PER_SECOND = 64 * 1024;
+const INPUT_BURST = 256 * 1024;
+
+export function consoleEndpoint(hypervisor: Hypervisor, hubToken: string, log: Logger) {
+  const attachments = new ConsoleAttachments(hypervisor, log);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
+
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const pathname = (req.url ?? '').split('?')[0]!;
+    if (!pathname.startsWith(SPOKE_CONSOLE_PREFIX)) return refuseUpgrade(socket, 404, 'not found');
+    const token = bearerToken(req.headers.authorization);
+    if (!token || !tokenMatches(token, hubToken)) return refuseUpgrade(socket, 401, 'missing or wrong hub token');
+    const id = pathname.slice(SPOKE_CONSOLE_PREFIX.length);
+    if (!CAPSUL_ID_PATTERN.test(id)) return refuseUpgrade(socket, 400, 'a capsul id is "capsul-" and 10 lower-case letters or digits');
+    wss.handleUpgrade(req, socket, head, (ws) => void serve(ws, id));
+  };
+
+  const serve = async (ws: WebSocket, id: string): Promise<void> => {
+    const viewerLog = log.child({ capsulId: id });
+    let leave = () => {};
+    let write: (data: Buffer) => void = () => {};
+    const budget = new ByteBudget(INPUT_PER_SECOND, INPUT_BURST);
+    let ready = false;
+    const early: Buffer[] = [];
+    ws.on('message', (data, isBinary) => {
+      const buf = asBuffer(data);
+      if (!isBinary) {
+        const frame = parseControl(buf.toString('utf8'));
+        if (!frame) return closeWith(ws, CLOSE.protocol, 'not a console control frame');
+        return control(frame);
+      }
+      if (buf.length > MAX_DATA_FRAME) return closeWith(ws, CLOSE.protocol, 'data frame too large');
+      if (!budget.take(buf.length)) return closeWith(ws, CLOSE.tooFast, 'input flood: more than the console takes');
+      if (ready) write(buf);
+      else if (early.length < 64) early.push(buf);
+    });
+    const control = (frame: ControlFrame) => {
+      if (frame.t === 'close') ws.close(CLOSE.normal, 'closed by the viewer');
+      else if (frame.t !== 'resize') closeWith(ws, CLOSE.protocol, `unexpected ${frame.t} frame`);
+      // resize: a serial line has no size to set; accepted and ignored.
+    };
+    ws.on('close', () => leave());
+    ws.on('error', (err) => viewerLog.warn('console viewer socket failed', { err }));
+
+    const send = (data: Buffer) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > MAX_VIEWER_BACKLOG) return closeWith(ws, CLOSE.tooFast, 'the viewer did not keep up with the console');
+      ws.send(data, { binary: true });
+    };
+    try {
+      // The history first, then the live port: the history is read just before joining (a few bytes printed in
+      // between can show twice or not at all; see docs/CONSOLE-WIP.md).
+      const history = await hypervisor.serialHistory(id, HISTORY_BYTES);
+      const joined = await attachments.join(id, { send, end: (reason) => closeWith(ws, CLOSE.gone, reason) });
+      leave = joined.leave;
+      write = joined.write;
+      if (ws.readyState !== ws.OPEN) return leave();
+      ws.send(JSON.stringify({ t: 'attached', capsulId: id, simulated: joined.simulated, historyBytes: history.length } satisfies ControlFrame));
+      for (let at = 0; at < history.length; at += MAX_DATA_FRAME) ws.send(history.subarray(at, at + MAX_DATA_FRAME), { binary: true });
+      ws.send(JSON.stringify({ t: 'live' } satisfies ControlFrame));
+      ready = true;
+      for (const buf of early.splice(0)) write(buf);
+      viewerLog.info('console viewer attached', { simulated: joined.simulated });
+    } catch (err) {
+      if (err instanceof HypervisorError && err.kind === 'not_found') return closeWith(ws, CLOSE.notFound, `no capsul ${id} on this host`);
+      if (err instanceof HypervisorError) return closeWith(ws, CLOSE.gone, err.message);
+      viewerLog.error('console attach failed', { err });
+      closeWith(ws, CLOSE.gone, 'the console could not be attached');
+    }
+  };
+
+  return {
+    upgrade,
+    attachments,
+    async close(reason: string) {
+      await attachments.closeAll(reason);
+      for (const ws of wss.clients) closeWith(ws, CLOSE.going, reason);
+    },
+  };
+}
