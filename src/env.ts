@@ -62,6 +62,8 @@ const schema = z
     LOGIN_LINKS_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
     LOGIN_LINKS_PER_ADDRESS: z.coerce.number().int().min(1).max(10000).default(20),
     SESSION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    // A console session nobody typed in for this long is closed (src/hub/console/relay.ts).
+    CONSOLE_IDLE_MS: ms.default(15 * 60_000),
     HEARTBEAT_PERIOD_MS: ms.default(5000),
     ONLINE_WINDOW_MS: ms.optional(),
     SPOKE_CALL_TIMEOUT_MS: ms.default(5000),

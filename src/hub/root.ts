@@ -4,6 +4,7 @@ import { authRouter } from './routers/auth';
 import { benchRouter } from './routers/bench';
 import { capsulRouter } from './routers/capsul';
 import { catalogRouter } from './routers/catalog';
+import { consoleRouter } from './routers/console';
 import { driftRouter } from './routers/drift';
 import { fleetRouter } from './routers/fleet';
 import { hostRouter } from './routers/host';
@@ -23,6 +24,7 @@ export const hubRouter = router({
   drift: driftRouter,
   host: hostRouter,
   capsul: capsulRouter,
+  console: consoleRouter,
   fleet: fleetRouter,
   image: imageRouter,
   limits: limitsRouter,

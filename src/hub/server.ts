@@ -26,6 +26,7 @@ import { collectFromDatabase } from './metrics';
 import { recordsWritten } from './operations/record';
 import { configureSpokeClients } from './spoke-client';
 import { hubTokenSource } from './host-tokens';
+import { consoleRelay } from './console/relay';
 
 export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { dir?: string } = {}) {
   const hubLog = log.child({ role: 'hub' });
@@ -36,7 +37,8 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   await seedCatalogs(database.db);
   collectFromDatabase();
   // The hub presents its own certificate to spokes, for those that require one (SPOKE_REQUIRE_CLIENT_CERT).
-  configureSpokeClients({ fetch: httpsFetch({ ca: tls.ca, cert: tls.cert, key: tls.key }), hubTokens: hubTokenSource(database.db) });
+  const hubTokens = hubTokenSource(database.db);
+  configureSpokeClients({ fetch: httpsFetch({ ca: tls.ca, cert: tls.cert, key: tls.key }), hubTokens });
 
   if (env.SPOKE_MODE && env.SPOKE_URL) {
     // The local spoke of a combined process is a Host like any other.
@@ -62,6 +64,12 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   });
   server.keepAliveTimeout = 60_000;
   server.on('secureConnection', () => drain.connected());
+  // The console's WebSocket (/console): the only upgrade the hub accepts (src/hub/console/relay.ts).
+  const consoles = consoleRelay({ db: () => database.db, tls, log: hubLog, hubTokens });
+  server.on('upgrade', (req, socket, head) => {
+    stampClientAddress(req, env.TRUST_PROXY);
+    consoles.upgrade(req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: env.PORT, host: env.BIND_ADDRESS, backlog: 4096 }, () => resolve());
@@ -78,10 +86,12 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   const changeFeed = env.DATABASE_URL ? startChangeFeed({ db: database.db, databaseUrl: env.DATABASE_URL, retryMs: env.HEARTBEAT_PERIOD_MS, log: hubLog }) : undefined;
   return {
     server,
+    consoles,
     /** A graceful stop (drain.ts): what was accepted finishes; what is new is refused with a 503. */
     async close() {
       const started = Date.now();
       const left = () => Math.max(1000, env.HUB_STOP_GRACE_MS - (Date.now() - started));
+      consoles.close('the hub is restarting');
       await drain.drain(env.HUB_STOP_GRACE_MS);
       await leadership.stop();
       // No new connections. net's close, not http's: http's also drops every connection that has not sent a

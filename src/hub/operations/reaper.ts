@@ -11,6 +11,7 @@ import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
 import { applyCompletion } from './complete';
 import { callHost } from './fan-out';
+import { failUnusedTickets } from '../console/tickets';
 
 export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failedPending: number; resolvedCreates: number }> {
   const now = Date.now();
@@ -58,5 +59,8 @@ export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failed
       log.warn('reaper: an overdue create was ended', { operationId: op.id, ok: result.ok });
     }
   }
+  // Console tickets minted and never used: their operations end, saying so.
+  const unused = await failUnusedTickets(db);
+  if (unused) log.info('reaper: console tickets expired unused', { count: unused });
   return { failedPending: stale.length, resolvedCreates: resolved };
 }

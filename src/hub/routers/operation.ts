@@ -5,7 +5,7 @@ import { capsulId, hostId } from '~/contract/ids';
 import { actionOf } from '../operations/action';
 import { adminProcedure, router } from '../trpc';
 
-const kind = z.enum(['create', 'destroy', 'list', 'capacityAvailable', 'get', 'vmState']);
+const kind = z.enum(['create', 'destroy', 'list', 'capacityAvailable', 'get', 'vmState', 'console']);
 const state = z.enum(['pending', 'assigned', 'completed', 'failed', 'conflict']);
 const CAPSUL_NAME = { select: { name: true } } as const;
 

@@ -7,7 +7,7 @@ import { formatDuration, formatTime } from '~/components/format';
 import { StateBadge } from '~/components/state-badge';
 import { useTRPC } from '~/trpc/react';
 
-const KINDS = ['create', 'destroy', 'vmState', 'get', 'list', 'capacityAvailable'] as const;
+const KINDS = ['create', 'destroy', 'vmState', 'console', 'get', 'list', 'capacityAvailable'] as const;
 const STATES = ['pending', 'assigned', 'completed', 'failed', 'conflict'] as const;
 type Filters = { kind?: (typeof KINDS)[number]; state?: (typeof STATES)[number]; hostId?: string; capsulId?: string };
 
