@@ -122,6 +122,7 @@ export function consoleRelay(settings: Settings) {
       if (finished) return;
       finished = true;
       live.delete(entry);
+      clearTimeout(idle);
       for (const t of timers) clearTimeout(t); // clears intervals too (one id space in Node)
       closeWith(browser, code, reason);
       if (spoke) closeWith(spoke, CLOSE.normal, 'the viewer left');
@@ -137,11 +138,10 @@ export function consoleRelay(settings: Settings) {
     live.add(entry);
 
     // Idle: nobody typed for CONSOLE_IDLE_MS.
-    let idle: NodeJS.Timeout;
+    let idle: NodeJS.Timeout | undefined;
     const touch = () => {
       clearTimeout(idle);
       idle = setTimeout(() => finish(CLOSE.idle, `closed after ${Math.round(e.CONSOLE_IDLE_MS / 1000)} s without input`), e.CONSOLE_IDLE_MS);
-      timers.push(idle);
     };
     touch();
     if (s.sessionToken) {

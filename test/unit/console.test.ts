@@ -1,0 +1,129 @@
+// The console's pieces on their own: the on-disk boot-log ring, the fake driver's simulated shell, control
+// frames, the input budget, and one attachment shared by several viewers (fake driver, no processes).
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { MAX_CONTROL_FRAME, parseControl } from '~/contract/console';
+import { log } from '~/lib/log';
+import { ByteBudget, closeReason } from '~/lib/ws-upgrade';
+import { ConsoleAttachments } from '~/spoke/console/attachments';
+import { BootLogRing, tailFiles } from '~/spoke/console/ring';
+import { SimulatedSerial } from '~/spoke/console/simulated-serial';
+import { FakeHypervisor } from '~/spoke/hypervisor/fake';
+import { HypervisorError } from '~/spoke/hypervisor/types';
+
+const ID = 'capsul-abcdefghij';
+const tmp = () => mkdtemp(path.join(os.tmpdir(), 'capsul-console-'));
+const quiet = log.child({ test: 'console' });
+
+describe('boot-log ring', () => {
+  test('keeps between keep and 2×keep bytes, the newest; survives being opened again', async () => {
+    const file = path.join(await tmp(), 'a.log');
+    const ring = new BootLogRing(file, 100);
+    for (let i = 0; i < 50; i++) ring.append(`${String(i).padStart(4, '0')}\n`); // 250 bytes
+    assert.ok(ring.bytes >= 100 && ring.bytes <= 200, `size ${ring.bytes}`);
+    const text = (await readFile(file, 'utf8'));
+    assert.ok(text.endsWith('0049\n'), 'the newest is kept');
+    assert.ok(!text.includes('0000\n'), 'the oldest is gone');
+    const again = new BootLogRing(file, 100);
+    assert.equal(again.bytes, ring.bytes, 'a restart finds what was kept');
+    assert.equal(again.tail(5).toString(), '0049\n');
+    assert.equal(again.tail(10_000).length, ring.bytes);
+    again.remove();
+    assert.equal(new BootLogRing(file, 100).tail(10).length, 0);
+  });
+
+  test('tailFiles reads across rotated logs, oldest first, and skips missing ones', async () => {
+    const dir = await tmp();
+    const files = ['x.log.1', 'x.log.0', 'x.log'].map((f) => path.join(dir, f));
+    await writeFile(files[0]!, 'aaaa');
+    await writeFile(files[2]!, 'cccc'); // x.log.0 missing
+    assert.equal(tailFiles(files, 6).toString(), 'aacccc');
+    assert.equal(tailFiles(files, 100).toString(), 'aaaacccc');
+    assert.equal(tailFiles([path.join(dir, 'none')], 10).length, 0);
+  });
+});
+
+describe('simulated serial (fake driver)', () => {
+  test('a boot banner naming the capsul and saying it is simulated; echo; hostname answers the id; backspace; escapes swallowed', async () => {
+    const ring = new BootLogRing(path.join(await tmp(), `${ID}.log`), 4096);
+    const serial = new SimulatedSerial(ID, ring);
+    let out = '';
+    serial.attach((d) => (out += d.toString('latin1')));
+    serial.boot();
+    assert.match(out, new RegExp(`booting ${ID}`));
+    assert.match(out, /SIMULATED/);
+    out = '';
+    serial.input(Buffer.from('hostnamx\x7fe\x1b[A\r'));
+    assert.equal(out, `hostnamx\b \be\r\n${ID}\r\nroot@${ID}:~# `);
+    out = '';
+    serial.input(Buffer.from('nope\r\n'));
+    assert.match(out, /nope: not found \(simulated console/);
+    assert.equal((out.match(/root@/g) ?? []).length, 1, 'CR LF is one Enter');
+    assert.match(ring.tail(4096).toString('latin1'), new RegExp(`booting ${ID}[\\s\\S]*${ID}\\r\\n`), 'all of it is in the ring');
+  });
+});
+
+describe('control frames', () => {
+  test('valid ones parse; garbage, unknown kinds, extra fields and oversized text do not', () => {
+    assert.deepEqual(parseControl('{"t":"resize","cols":80,"rows":24}'), { t: 'resize', cols: 80, rows: 24 });
+    assert.deepEqual(parseControl('{"t":"close","reason":"bye"}'), { t: 'close', reason: 'bye' });
+    for (const bad of ['', 'nope', '{}', '[]', 'null', '{"t":"resize","cols":0,"rows":24}', '{"t":"resize","cols":80,"rows":24,"x":1}', '{"t":"exec"}', '{"t":"attached","capsulId":"../etc","simulated":true,"historyBytes":0}']) {
+      assert.equal(parseControl(bad), null, bad);
+    }
+    assert.equal(parseControl(JSON.stringify({ t: 'close', reason: 'x'.repeat(MAX_CONTROL_FRAME) })), null);
+  });
+
+  test('close reasons fit in 123 bytes; the input budget refuses a flood and refills', async () => {
+    assert.ok(Buffer.byteLength(closeReason('é'.repeat(200))) <= 123);
+    const budget = new ByteBudget(1000, 2000);
+    assert.ok(budget.take(1500));
+    assert.ok(!budget.take(1000), 'past the burst');
+    await new Promise((r) => setTimeout(r, 700));
+    assert.ok(budget.take(100), 'refilled at its rate');
+  });
+});
+
+describe('one attachment, several viewers (fake driver)', () => {
+  async function fakeWithRunning() {
+    const fake = new FakeHypervisor({ stateDir: await tmp(), memoryMb: 4096, diskGb: 100, createMs: 0, images: '*' });
+    await fake.create({ id: ID, image: 'debian-12', memoryMb: 256, diskGb: 10, vcpus: 1, sshAuthorizedKeys: [], operationId: '00000000-0000-4000-8000-000000000000', imageFiles: { disk: 'd.qcow2' } } as never, quiet);
+    return fake;
+  }
+
+  test('both viewers see what either types; the port closes when the last leaves; history has the boot', async () => {
+    const fake = await fakeWithRunning();
+    assert.match((await fake.serialHistory(ID, 4096)).toString(), new RegExp(`booting ${ID}`));
+    const attachments = new ConsoleAttachments(fake, quiet);
+    const seen = ['', ''];
+    const ended: string[] = [];
+    const one = await attachments.join(ID, { send: (d) => (seen[0] += d), end: (r) => ended.push(r) });
+    const two = await attachments.join(ID, { send: (d) => (seen[1] += d), end: (r) => ended.push(r) });
+    assert.deepEqual(attachments.counts(), { capsuls: 1, viewers: 2 });
+    one.write(Buffer.from('hostname\r'));
+    for (const s of seen) assert.match(s, new RegExp(`hostname\\r\\n${ID}\\r\\n`));
+    one.leave();
+    two.leave();
+    assert.deepEqual(attachments.counts(), { capsuls: 0, viewers: 0 });
+    assert.deepEqual(ended, []);
+  });
+
+  test('a stop ends the viewers with a reason; a restart prints a new boot; unknown and stopped capsuls are refused', async () => {
+    const fake = await fakeWithRunning();
+    const attachments = new ConsoleAttachments(fake, quiet);
+    await assert.rejects(attachments.join('capsul-zzzzzzzzzz', { send: () => {}, end: () => {} }), (e: unknown) => e instanceof HypervisorError && e.kind === 'not_found');
+    let seen = '';
+    const ended: string[] = [];
+    await attachments.join(ID, { send: (d) => (seen += d), end: (r) => ended.push(r) });
+    await fake.setState(ID, 'restart');
+    assert.match(seen, /rebooting[\s\S]*booting/);
+    await fake.setState(ID, 'stop');
+    assert.deepEqual(ended, ['the capsul stopped']);
+    assert.deepEqual(attachments.counts().capsuls, 0);
+    await assert.rejects(attachments.join(ID, { send: () => {}, end: () => {} }), (e: unknown) => e instanceof HypervisorError && e.kind === 'precondition');
+    const history = (await fake.serialHistory(ID, 1 << 20)).toString();
+    assert.equal((history.match(/booting capsul-abcdefghij/g) ?? []).length, 2, 'both boots are in the log');
+  });
+});
