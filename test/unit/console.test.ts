@@ -99,8 +99,8 @@ describe('one attachment, several viewers (fake driver)', () => {
     const attachments = new ConsoleAttachments(fake, quiet);
     const seen = ['', ''];
     const ended: string[] = [];
-    const one = await attachments.join(ID, { send: (d) => (seen[0] += d), end: (r) => ended.push(r) });
-    const two = await attachments.join(ID, { send: (d) => (seen[1] += d), end: (r) => ended.push(r) });
+    const one = await attachments.join(ID, { send: (d) => (seen[0] = `${seen[0]}${d}`), end: (r) => ended.push(r) });
+    const two = await attachments.join(ID, { send: (d) => (seen[1] = `${seen[1]}${d}`), end: (r) => ended.push(r) });
     assert.deepEqual(attachments.counts(), { capsuls: 1, viewers: 2 });
     one.write(Buffer.from('hostname\r'));
     for (const s of seen) assert.match(s, new RegExp(`hostname\\r\\n${ID}\\r\\n`));

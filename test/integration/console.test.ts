@@ -1,0 +1,188 @@
+// The serial console end to end on the fake driver: a hub and a spoke as separate processes over HTTPS, on
+// PostgreSQL. The owner gets a ticket, opens the hub's WebSocket with the session cookie and the right Origin,
+// sees the (simulated) boot banner from the spoke's boot log, types `hostname` and reads the capsul id back;
+// the session is recorded. Refused, with nothing attached: another account, a reused ticket, a wrong Origin,
+// no session, the spoke's WebSocket without (or with a wrong) hub token, an id that is not one, a capsul the
+// spoke does not have. Oversized frames and garbage close the session with a reason; both ends live on.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { TRPCClientError } from '@trpc/client';
+import pg from 'pg';
+import { WebSocket } from 'ws';
+import { CLOSE, HUB_CONSOLE_PATH, parseControl, TICKET_PARAM } from '~/contract/console';
+import { signIn, type Session } from '../support/accounts';
+import { createTestDatabase } from '../support/postgres';
+import { allOnline, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
+import { makeTestTls, type TestTls } from '../support/tls';
+
+type Opened = { ws: WebSocket; text: () => string; controls: unknown[]; closed: Promise<{ code: number; reason: string }> };
+
+describe('serial console through the hub (fake driver)', () => {
+  let tls: TestTls;
+  let ca: Buffer;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let sql: pg.Client;
+  let hub: Hub;
+  let spoke: SpokeHandle;
+  let alice: Session;
+  let bob: Session;
+  let capsulId: string;
+
+  /** Opens a WebSocket; resolves once open, or rejects with the HTTP status of a refused upgrade. */
+  function open(url: string, headers: Record<string, string>): Promise<Opened> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { ca, headers, perMessageDeflate: false });
+      const chunks: Buffer[] = [];
+      const controls: unknown[] = [];
+      const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+      ws.on('message', (data, isBinary) => {
+        const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+        if (isBinary) chunks.push(buf);
+        else controls.push(parseControl(buf.toString()) ?? { invalid: buf.toString() });
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${body.trim()}`), { status: res.statusCode, body })));
+      });
+      ws.on('error', reject);
+      ws.on('open', () => resolve({ ws, controls, closed, text: () => Buffer.concat(chunks).toString('latin1') }));
+    });
+  }
+
+  const hubConsole = (ticket: string, session: Session | undefined, origin = hub.url) =>
+    open(`${hub.url.replace('https', 'wss')}${HUB_CONSOLE_PATH}?${TICKET_PARAM}=${ticket}`, { ...(session ? { cookie: session.cookie } : {}), origin });
+  const ticketFor = async (session: Session, id = capsulId) => (await session.client.console.ticket.mutate({ id })).ticket;
+  const refusedWith = async (opening: Promise<Opened>, status: number) => {
+    const err = await opening.then(
+      (o) => {
+        o.ws.terminate();
+        assert.fail('the WebSocket was accepted');
+      },
+      (e: { status?: number; message: string }) => e,
+    );
+    assert.equal(err.status, status, err.message);
+    return err;
+  };
+  const attachedOnSpoke = () => spoke.proc.logs().split('\n').filter((l) => l.includes('"msg":"console viewer attached"')).length;
+
+  before(async () => {
+    tls = await makeTestTls();
+    ca = readFileSync(tls.caFile);
+    database = await createTestDatabase();
+    sql = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+    hub = await startHubProcess({ databaseUrl: database.url, tls, env: { RECONCILE_PERIOD_MS: '3600000' } });
+    spoke = await startSpokeProcess({ hub, hostId: 'spoke-a', tls, env: { FAKE_CREATE_MS: '100' } });
+    await allOnline(hub, ['spoke-a']);
+    alice = await signIn(hub, tls, 'alice@example.com');
+    bob = await signIn(hub, tls, 'bob@example.com');
+    const created = await alice.client.capsul.create.mutate({ image: 'debian-12', size: 'nano' });
+    capsulId = created.capsulId;
+    await until(`${capsulId} running`, async () => (await alice.client.capsul.byId.query({ id: capsulId })).state === 'running');
+  });
+
+  after(async () => {
+    await sql?.end();
+    await spoke?.proc.stop();
+    await hub?.proc.stop();
+    await database?.drop();
+  });
+
+  test('the owner sees the boot banner, types hostname, reads the capsul id back; the session is recorded', async () => {
+    const minted = await alice.client.console.ticket.mutate({ id: capsulId });
+    assert.equal(minted.path, HUB_CONSOLE_PATH);
+    const c = await hubConsole(minted.ticket, alice);
+    await until('the attached and live frames', async () => c.controls.some((f) => (f as { t?: string }).t === 'live'));
+    assert.deepEqual(c.controls[0], { t: 'attached', capsulId, simulated: true, historyBytes: (c.controls[0] as { historyBytes: number }).historyBytes });
+    assert.match(c.text(), new RegExp(`booting ${capsulId}`), 'the boot log is shown on opening');
+    assert.match(c.text(), /SIMULATED/);
+    c.ws.send(JSON.stringify({ t: 'resize', cols: 100, rows: 30 }));
+    c.ws.send(Buffer.from('hostname\r'), { binary: true });
+    await until('the capsul id echoed back', async () => c.text().includes(`hostname\r\n${capsulId}\r\n`), 10_000, 50);
+    c.ws.close(CLOSE.normal);
+    await c.closed;
+    const row = await until('the console operation completed', async () => {
+      const r = await sql.query(
+        `SELECT o.state, o.actor, o.payload, h.result FROM "Operation" o JOIN "HostOperation" h ON h."operationId" = o.id WHERE o.kind = 'console' AND o."capsulId" = $1 AND o.state <> 'assigned'`,
+        [capsulId],
+      );
+      return r.rows[0];
+    });
+    assert.equal(row.state, 'completed');
+    assert.equal(row.actor, 'account:alice@example.com');
+    assert.equal(row.payload.id, capsulId);
+    assert.ok(row.result.ms >= 0 && row.result.from && row.result.bytesIn === 'hostname\r'.length, JSON.stringify(row.result));
+  });
+
+  test('two viewers share one attachment: what one types, both see', async () => {
+    const one = await hubConsole(await ticketFor(alice), alice);
+    const two = await hubConsole(await ticketFor(alice), alice);
+    await until('both live', async () => [one, two].every((c) => c.controls.some((f) => (f as { t?: string }).t === 'live')));
+    one.ws.send(Buffer.from('echo shared-line\r'), { binary: true });
+    await until('both see it', async () => [one, two].every((c) => c.text().includes('\r\nshared-line\r\n')), 10_000, 50);
+    one.ws.close();
+    two.ws.close();
+    await Promise.all([one.closed, two.closed]);
+  });
+
+  test('refused, with nothing attached: another account, a reused ticket, a wrong Origin, no session, an unknown capsul', async () => {
+    const before = attachedOnSpoke();
+    // Another account cannot mint one for alice's capsul, nor use alice's.
+    const err = await bob.client.console.ticket.mutate({ id: capsulId }).then(() => assert.fail('minted'), (e: unknown) => e);
+    assert.ok(err instanceof TRPCClientError && err.data?.code === 'NOT_FOUND', String(err));
+    const aliceTicket = await ticketFor(alice);
+    await refusedWith(hubConsole(aliceTicket, bob), 401);
+    // A wrong Origin and no cookie are refused before the ticket is looked at (it stays good, see below).
+    const fresh = await ticketFor(alice);
+    await refusedWith(hubConsole(fresh, alice, 'https://evil.example'), 403);
+    await refusedWith(hubConsole(fresh, undefined), 401);
+    await refusedWith(hubConsole('not-a-ticket', alice), 401);
+    // A ticket is used once.
+    const used = await hubConsole(fresh, alice);
+    used.ws.close();
+    await used.closed;
+    await refusedWith(hubConsole(fresh, alice), 401);
+    // No such capsul (or not a capsul id at all): a clear error at minting.
+    const unknown = await alice.client.console.ticket.mutate({ id: 'capsul-zzzzzzzzzz' }).then(() => assert.fail('minted'), (e: unknown) => e);
+    assert.ok(unknown instanceof TRPCClientError && unknown.data?.code === 'NOT_FOUND', String(unknown));
+    const malformed = await alice.client.console.ticket.mutate({ id: '../etc/passwd' }).then(() => assert.fail('minted'), (e: unknown) => e);
+    assert.ok(malformed instanceof TRPCClientError && malformed.data?.code === 'BAD_REQUEST', String(malformed));
+    assert.equal(attachedOnSpoke(), before + 1, 'only the one accepted session attached');
+  });
+
+  test("the spoke's WebSocket: refused without or with a wrong hub token, for a malformed id; an unknown capsul is closed with a reason", async () => {
+    const before = attachedOnSpoke();
+    const url = (id: string) => `${spoke.url.replace('https', 'wss')}/console/${id}`;
+    await refusedWith(open(url(capsulId), {}), 401);
+    await refusedWith(open(url(capsulId), { authorization: `Bearer ${'x'.repeat(43)}` }), 401);
+    await refusedWith(open(url('capsul-../../x'), { authorization: `Bearer ${spoke.hubToken}` }), 400);
+    await refusedWith(open(`${spoke.url.replace('https', 'wss')}/trpc/list`, { authorization: `Bearer ${spoke.hubToken}` }), 404);
+    const none = await open(url('capsul-zzzzzzzzzz'), { authorization: `Bearer ${spoke.hubToken}` });
+    const closed = await none.closed;
+    assert.equal(closed.code, CLOSE.notFound);
+    assert.match(closed.reason, /no capsul capsul-zzzzzzzzzz/);
+    assert.equal(attachedOnSpoke(), before, 'nothing attached');
+  });
+
+  test('bad input: an oversized frame and a garbage text frame close the session with a reason; hub and spoke serve on', async () => {
+    const big = await hubConsole(await ticketFor(alice), alice);
+    big.ws.send(Buffer.alloc(64 * 1024, 0x41), { binary: true });
+    assert.equal((await big.closed).code, 1009, 'message too big');
+    const garbage = await hubConsole(await ticketFor(alice), alice);
+    garbage.ws.send('{"t":"exec","cmd":"rm -rf /"}');
+    const closed = await garbage.closed;
+    assert.equal(closed.code, CLOSE.protocol);
+    assert.match(closed.reason, /not a console control frame/);
+    const flood = await hubConsole(await ticketFor(alice), alice);
+    for (let i = 0; i < 40; i++) flood.ws.send(Buffer.alloc(16 * 1024, 0x20), { binary: true });
+    assert.equal((await flood.closed).code, CLOSE.tooFast);
+    // Still serving.
+    const after = await hubConsole(await ticketFor(alice), alice);
+    after.ws.send(Buffer.from('hostname\r'), { binary: true });
+    await until('the capsul id again', async () => after.text().includes(`\r\n${capsulId}\r\n`), 10_000, 50);
+    after.ws.close();
+    await after.closed;
+  });
+});
