@@ -10,6 +10,7 @@ import { newToken } from '~/lib/tokens';
 import { fieldIssues } from '~/lib/trpc-errors';
 import { adminSettingsFromEnv, createHubAdminClient, type HubAdminClient } from './hub-admin-client';
 import { fetchImage, ImageFetchError } from './image-fetch';
+import { attachConsole } from './console';
 
 const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for machine-readable output)
 
@@ -34,6 +35,8 @@ const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for ma
   rename <capsul-id> <name>              a new name (unique among the owner's capsuls)
   start|stop|force-stop|restart <capsul-id>
   destroy <capsul-id>
+  console <capsul-id>                    attach this terminal to the capsul's serial console, through the
+                                         hub (raw mode; Ctrl-] leaves)
 
   image list                             the OsImage catalog
   image add <id> --name N --file F [--kernel K --initrd I --cmdline C] [--login-user U]
@@ -429,6 +432,10 @@ async function main(): Promise<number> {
       const settings = adminSettingsFromEnv();
       hubUrl = settings.hubUrl;
       hub = createHubAdminClient(settings);
+      if (positionals[0] === 'console') {
+        if (!positionals[1]) throw new UsageError('missing capsul id');
+        return await attachConsole(hub, settings, positionals[1]);
+      }
     }
     const out = await run(hub, positionals, values);
     const text = typeof out === 'string' ? out : values.json || !Array.isArray(out) ? JSON.stringify(out, null, 2) : table(out);

@@ -9,11 +9,13 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { TRPCClientError } from '@trpc/client';
 import pg from 'pg';
+import { execa } from 'execa';
 import { WebSocket } from 'ws';
 import { CLOSE, HUB_CONSOLE_PATH, parseControl, TICKET_PARAM } from '~/contract/console';
 import { signIn, type Session } from '../support/accounts';
 import { createTestDatabase } from '../support/postgres';
-import { allOnline, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
+import { cliEnv } from '../support/cli';
+import { allOnline, ROOT, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
 import { makeTestTls, type TestTls } from '../support/tls';
 
 type Opened = { ws: WebSocket; text: () => string; controls: unknown[]; closed: Promise<{ code: number; reason: string }> };
@@ -184,5 +186,27 @@ describe('serial console through the hub (fake driver)', () => {
     await until('the capsul id again', async () => after.text().includes(`\r\n${capsulId}\r\n`), 10_000, 50);
     after.ws.close();
     await after.closed;
+  });
+
+  test('the CLI attaches the operator to the console with the admin token; Ctrl-] leaves', async () => {
+    const cli = execa(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'console', capsulId], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...cliEnv(hub, tls) },
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    });
+    let out = '';
+    cli.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    let err = '';
+    cli.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await until('attached', async () => err.includes(`attached to ${capsulId}`), 30_000, 50);
+    cli.stdin!.write('hostname\r');
+    await until('the capsul id on stdout', async () => out.includes(`\r\n${capsulId}\r\n`), 10_000, 50);
+    cli.stdin!.write(Buffer.from([0x1d]));
+    const r = await cli;
+    assert.equal(r.exitCode, 0, err);
+    assert.match(err, /simulated console/);
+    await until('the CLI session recorded', async () => (await sql.query(`SELECT 1 FROM "Operation" WHERE kind = 'console' AND actor = 'cli' AND state = 'completed'`)).rowCount);
   });
 });
