@@ -209,4 +209,22 @@ describe('serial console through the hub (fake driver)', () => {
     assert.match(err, /simulated console/);
     await until('the CLI session recorded', async () => (await sql.query(`SELECT 1 FROM "Operation" WHERE kind = 'console' AND actor = 'cli' AND state = 'completed'`)).rowCount);
   });
+
+  test('a spoke restart closes an open console with a reason; once it is back, a new one shows the boot log kept on disk', async () => {
+    const c = await hubConsole(await ticketFor(alice), alice);
+    await until('live', async () => c.controls.some((f) => (f as { t?: string }).t === 'live'));
+    await spoke.proc.stop();
+    const closed = await c.closed;
+    assert.equal(closed.code, CLOSE.gone, closed.reason);
+    spoke = await startSpokeProcess({ hub, hostId: 'spoke-a', tls, port: spoke.port, stateDir: spoke.stateDir, hostToken: spoke.hostToken, hubToken: spoke.hubToken, env: { FAKE_CREATE_MS: '100' } });
+    await allOnline(hub, ['spoke-a']);
+    const again = await until('attached again', async () => {
+      const o = await hubConsole(await ticketFor(alice), alice);
+      await until('live', async () => o.controls.some((f) => (f as { t?: string }).t === 'live'), 5000, 50);
+      return o;
+    });
+    assert.match(again.text(), new RegExp(`booting ${capsulId}[\\s\\S]*shared-line`), 'the boot log and what was typed before the restart');
+    again.ws.close();
+    await again.closed;
+  });
 });
