@@ -118,6 +118,14 @@ describe('serial console through the hub (fake driver)', () => {
     assert.ok(row.result.ms >= 0 && row.result.from && row.result.bytesIn === 'hostname\r'.length, JSON.stringify(row.result));
   });
 
+  test("the capsul's page has the Console card (its terminal runs in the browser: not exercised here)", async () => {
+    const page = await alice.fetch(`${hub.url}/capsuls/${capsulId}`, { headers: { cookie: alice.cookie } });
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /Open console/);
+    assert.match(html, /The first serial port, in your browser/);
+  });
+
   test('two viewers share one attachment: what one types, both see', async () => {
     const one = await hubConsole(await ticketFor(alice), alice);
     const two = await hubConsole(await ticketFor(alice), alice);
