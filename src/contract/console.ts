@@ -27,7 +27,15 @@ export const controlFrame = z.discriminatedUnion('t', [
   /** viewer → guest: the terminal's size (a real serial line has none; kept for the graphical leg and logs). */
   z.strictObject({ t: z.literal('resize'), cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }),
   /** spoke → viewer, first: attached; the history (boot log) follows as binary frames, then `live`. */
-  z.strictObject({ t: z.literal('attached'), capsulId, simulated: z.boolean(), historyBytes: z.number().int().min(0).max(HISTORY_BYTES) }),
+  /** `offset`: how many live bytes the spoke's attachment had delivered before this viewer's first one (the
+   *  history ends exactly there: nothing between history and live is missing or doubled). */
+  z.strictObject({
+    t: z.literal('attached'),
+    capsulId,
+    simulated: z.boolean(),
+    historyBytes: z.number().int().min(0).max(HISTORY_BYTES),
+    offset: z.number().int().min(0),
+  }),
   /** spoke → viewer: what follows is live. */
   z.strictObject({ t: z.literal('live') }),
   /** either way, before a close: why. */

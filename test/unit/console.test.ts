@@ -127,3 +127,44 @@ describe('one attachment, several viewers (fake driver)', () => {
     assert.equal((history.match(/booting capsul-abcdefghij/g) ?? []).length, 2, 'both boots are in the log');
   });
 });
+
+describe('history and live without a seam (fake driver)', () => {
+  test('viewers joining while the line prints get history + live = the line’s output once: nothing missing, nothing doubled', async () => {
+    const fake = new FakeHypervisor({ stateDir: await tmp(), memoryMb: 4096, diskGb: 100, createMs: 0, images: '*' });
+    await fake.create({ id: ID, image: 'debian-12', memoryMb: 256, diskGb: 10, vcpus: 1, sshAuthorizedKeys: [], operationId: '00000000-0000-4000-8000-000000000000', imageFiles: { disk: 'd.qcow2' } } as never, quiet);
+    const attachments = new ConsoleAttachments(fake, quiet);
+    const first: Buffer[] = [];
+    const typist = await attachments.join(ID, { send: (d) => first.push(d), end: () => {} });
+    assert.equal(typist.offset, 0);
+    // The line prints on every turn of the event loop while five more viewers join, one every few turns.
+    let n = 0;
+    let printing = true;
+    const print = () => {
+      if (!printing) return;
+      typist.write(Buffer.from(`echo line-${n++}\r`));
+      setImmediate(print);
+    };
+    setImmediate(print);
+    const late: { history: Buffer; offset: number; live: Buffer[] }[] = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 3 + i));
+      const live: Buffer[] = [];
+      const joined = await attachments.join(ID, { send: (d) => live.push(d), end: () => {} });
+      late.push({ history: joined.history, offset: joined.offset, live });
+    }
+    await new Promise((r) => setTimeout(r, 10));
+    printing = false;
+    await new Promise((r) => setTimeout(r, 5));
+    const all = Buffer.concat(first);
+    const log = await fake.serialHistory(ID, 1 << 22);
+    assert.ok(n > 20, `the line printed while viewers joined (${n} lines)`);
+    for (const [i, v] of late.entries()) {
+      const live = Buffer.concat(v.live);
+      assert.ok(v.offset > 0 && v.offset < all.length, `viewer ${i} joined mid-stream (offset ${v.offset})`);
+      assert.ok(live.equals(all.subarray(v.offset)), `viewer ${i}: live = the first viewer's bytes from its offset`);
+      const seen = Buffer.concat([v.history, live]);
+      assert.ok(log.subarray(log.length - seen.length).equals(seen), `viewer ${i}: history + live is the log's tail, contiguous`);
+      assert.ok(v.history.length > 0 && all.subarray(0, v.offset).toString('latin1').endsWith(v.history.subarray(-Math.min(v.history.length, v.offset)).toString('latin1')));
+    }
+  });
+});

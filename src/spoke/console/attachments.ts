@@ -1,8 +1,14 @@
 // One attachment per capsul, shared by all its viewers: a QEMU serial socket serves one client at a time
 // (VIRT.md), so the spoke opens the port once, drains it always, and copies what it prints to every viewer.
 // Keystrokes from any viewer go to the port. The last viewer leaving closes the port.
+//
+// History without a seam: the port's own history (the boot log up to its first live byte) and everything the
+// port printed since are kept together (bounded), with the count of live bytes seen. A viewer joins in one
+// synchronous step: it is given the last HISTORY_BYTES of that, and from then on each live byte as it comes,
+// so what it sees is the line's output once, with nothing missing or doubled between history and live.
+import { HISTORY_BYTES } from '~/contract/console';
 import type { Logger } from '~/lib/log';
-import type { Hypervisor, SerialPort } from '../hypervisor/types';
+import { HypervisorError, type Hypervisor, type SerialPort } from '../hypervisor/types';
 
 export type Viewer = {
   send(data: Buffer): void;
@@ -10,7 +16,26 @@ export type Viewer = {
   end(reason: string): void;
 };
 
-type Attachment = { port: SerialPort; viewers: Set<Viewer> };
+type Attachment = {
+  port: SerialPort;
+  viewers: Set<Viewer>;
+  /** The last bytes of the line's output (boot log, then live), between HISTORY_BYTES and 2×HISTORY_BYTES once full. */
+  tail: Buffer[];
+  tailBytes: number;
+  /** Live bytes the port delivered since it opened (the offset at which a joining viewer's live bytes start). */
+  seq: number;
+  /** Why the port went away, once it has. */
+  ended?: string;
+};
+
+export type Joined = {
+  simulated: boolean;
+  /** The line's last bytes up to `offset`; what `viewer.send` gets from now on follows them exactly. */
+  history: Buffer;
+  offset: number;
+  write: (data: Buffer) => void;
+  leave: () => void;
+};
 
 export class ConsoleAttachments {
   private readonly attached = new Map<string, Promise<Attachment>>();
@@ -29,9 +54,10 @@ export class ConsoleAttachments {
 
   /**
    * Adds a viewer to the capsul's attachment, opening its port if it has none. Throws what `openSerial`
-   * throws (not_found, precondition). Returns the port's writer and the viewer's leave.
+   * throws (not_found, precondition). Returns the history up to the viewer's first live byte, the port's
+   * writer and the viewer's leave.
    */
-  async join(id: string, viewer: Viewer): Promise<{ simulated: boolean; write: (data: Buffer) => void; leave: () => void }> {
+  async join(id: string, viewer: Viewer): Promise<Joined> {
     let pending = this.attached.get(id);
     if (!pending) {
       pending = this.open(id);
@@ -39,11 +65,18 @@ export class ConsoleAttachments {
       pending.catch(() => this.attached.get(id) === pending && this.attached.delete(id));
     }
     const attachment = await pending;
+    if (attachment.ended !== undefined) throw new HypervisorError(attachment.ended, 'precondition');
+    // One synchronous step: the history as of now, and the viewer added for every byte after it.
+    const whole = Buffer.concat(attachment.tail);
+    const history = whole.subarray(Math.max(0, whole.length - HISTORY_BYTES));
+    attachment.tail = [whole];
     attachment.viewers.add(viewer);
     this.viewerCounts.set(id, attachment.viewers.size);
     let left = false;
     return {
       simulated: attachment.port.simulated,
+      history,
+      offset: attachment.seq,
       write: (data) => attachment.port.write(data),
       leave: () => {
         if (left) return;
@@ -73,12 +106,21 @@ export class ConsoleAttachments {
   }
 
   private async open(id: string): Promise<Attachment> {
-    const port = await this.hypervisor.openSerial(id);
-    const attachment: Attachment = { port, viewers: new Set() };
+    const port = await this.hypervisor.openSerial(id, HISTORY_BYTES);
+    const attachment: Attachment = { port, viewers: new Set(), tail: [port.history], tailBytes: port.history.length, seq: 0 };
     port.onData((data) => {
+      attachment.seq += data.length;
+      attachment.tail.push(data);
+      attachment.tailBytes += data.length;
+      if (attachment.tailBytes > 2 * HISTORY_BYTES) {
+        const whole = Buffer.concat(attachment.tail);
+        attachment.tail = [whole.subarray(whole.length - HISTORY_BYTES)];
+        attachment.tailBytes = HISTORY_BYTES;
+      }
       for (const viewer of attachment.viewers) viewer.send(data);
     });
     port.onEnd((reason) => {
+      attachment.ended = reason;
       const current = this.attached.get(id);
       void current?.then((a) => {
         if (a === attachment) {

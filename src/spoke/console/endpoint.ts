@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE, HISTORY_BYTES, MAX_DATA_FRAME, MAX_FRAME, parseControl, SPOKE_CONSOLE_PREFIX, type ControlFrame } from '~/contract/console';
+import { CLOSE, MAX_DATA_FRAME, MAX_FRAME, parseControl, SPOKE_CONSOLE_PREFIX, type ControlFrame } from '~/contract/console';
 import { CAPSUL_ID_PATTERN } from '~/contract/ids';
 import type { Logger } from '~/lib/log';
 import { bearerToken, tokenMatches } from '~/lib/tokens';
@@ -59,23 +59,29 @@ export function consoleEndpoint(hypervisor: Hypervisor, hubToken: string, log: L
     ws.on('close', () => leave());
     ws.on('error', (err) => viewerLog.warn('console viewer socket failed', { err }));
 
+    // Live bytes that come before the history is out wait here (joining and sending the history happen in one
+    // step today, but the order must not depend on it).
+    const waiting: Buffer[] = [];
     const send = (data: Buffer) => {
       if (ws.readyState !== ws.OPEN) return;
+      if (!ready) return void waiting.push(data);
       if (ws.bufferedAmount > MAX_VIEWER_BACKLOG) return closeWith(ws, CLOSE.tooFast, 'the viewer did not keep up with the console');
       ws.send(data, { binary: true });
     };
     try {
-      // The history first, then the live port: the history is read just before joining (a few bytes printed in
-      // between can show twice or not at all; see docs/CONSOLE-WIP.md).
-      const history = await hypervisor.serialHistory(id, HISTORY_BYTES);
+      // Join first: the attachment hands back the history up to this viewer's first live byte (attachments.ts).
       const joined = await attachments.join(id, { send, end: (reason) => closeWith(ws, CLOSE.gone, reason) });
       leave = joined.leave;
       write = joined.write;
       if (ws.readyState !== ws.OPEN) return leave();
-      ws.send(JSON.stringify({ t: 'attached', capsulId: id, simulated: joined.simulated, historyBytes: history.length } satisfies ControlFrame));
+      const history = joined.history;
+      ws.send(
+        JSON.stringify({ t: 'attached', capsulId: id, simulated: joined.simulated, historyBytes: history.length, offset: joined.offset } satisfies ControlFrame),
+      );
       for (let at = 0; at < history.length; at += MAX_DATA_FRAME) ws.send(history.subarray(at, at + MAX_DATA_FRAME), { binary: true });
       ws.send(JSON.stringify({ t: 'live' } satisfies ControlFrame));
       ready = true;
+      for (const data of waiting.splice(0)) send(data);
       for (const buf of early.splice(0)) write(buf);
       viewerLog.info('console viewer attached', { simulated: joined.simulated });
     } catch (err) {

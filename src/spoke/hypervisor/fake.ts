@@ -161,14 +161,20 @@ export class FakeHypervisor implements Hypervisor {
     if (this.vms.delete(id)) await this.save();
   }
 
-  async openSerial(id: string): Promise<SerialPort> {
+  async openSerial(id: string, historyMax: number): Promise<SerialPort> {
     const vm = this.vms.get(id);
     if (!vm) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
     if (vm.state !== 'running') throw new HypervisorError(`capsul ${id} is ${vm.state}: its console opens once it runs`, 'precondition');
     const serial = this.serial(id);
-    let dataListener: (data: Buffer) => void = () => {};
+    // Until the attachment listens, what the line prints waits here (after the history, which was taken before
+    // it), so nothing printed between open and onData is lost.
+    const waiting: Buffer[] = [];
+    let dataListener: (data: Buffer) => void = (data) => void waiting.push(data);
     let endListener: (reason: string) => void = () => {};
     let ended = false;
+    // The ring's tail and the listener are taken in one synchronous step: the ring and the listener are written
+    // together (SimulatedSerial.print), so history + live is exact.
+    const history = serial.ring.tail(historyMax);
     const detach = serial.attach((data) => dataListener(data));
     const end = (reason: string) => {
       if (ended) return;
@@ -181,10 +187,14 @@ export class FakeHypervisor implements Hypervisor {
     this.ends.set(id, end);
     return {
       simulated: true,
+      history,
       write: (data) => {
         if (!ended) serial.input(data);
       },
-      onData: (listener) => void (dataListener = listener),
+      onData: (listener) => {
+        dataListener = listener;
+        for (const data of waiting.splice(0)) listener(data);
+      },
       onEnd: (listener) => void (endListener = listener),
       close: () => end('closed'),
     };

@@ -20,6 +20,12 @@ export type MeasuredResources = HostResources & { counted: ReadonlySet<string> }
 export type SerialPort = {
   /** The fake driver's simulated console, said plainly to viewers. */
   readonly simulated: boolean;
+  /**
+   * The boot log up to this port's first live byte (at most the `historyMax` asked for): read when the port
+   * opened, before anything it prints can be delivered, so history + what `onData` delivers is the line's
+   * output once, without a gap (the seam: docs/CONSOLE-WIP.md).
+   */
+  readonly history: Buffer;
   write(data: Buffer): void;
   /** Everything the port prints, as it comes (the listener must not block: the port is always drained). */
   onData(listener: (data: Buffer) => void): void;
@@ -55,9 +61,9 @@ export interface Hypervisor {
   setState(id: string, command: VmCommand, log?: Logger): Promise<VmState>;
   /**
    * Opens the capsul's first serial port. HypervisorError `not_found` for no such capsul, `precondition` when
-   * it is not running (no port to open).
+   * it is not running (no port to open). The port's `history` holds up to `historyMax` bytes of boot log.
    */
-  openSerial(id: string): Promise<SerialPort>;
+  openSerial(id: string, historyMax: number): Promise<SerialPort>;
   /** The last `max` bytes of the capsul's boot log (what its serial port printed, across reboots); empty if none. */
   serialHistory(id: string, max: number): Promise<Buffer>;
   /** Idempotent: a capsul that is not there is already destroyed. */

@@ -423,13 +423,14 @@ export class LibvirtHypervisor implements Hypervisor {
     return false;
   }
 
-  async openSerial(id: string): Promise<SerialPort> {
+  async openSerial(id: string, historyMax: number): Promise<SerialPort> {
     assertCapsulId(id);
     const state = await this.domstate(id);
     if (state === null) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
     if (toVmState(state) !== 'running') throw new HypervisorError(`capsul ${id} is ${toVmState(state)}: its console opens once it runs`, 'precondition');
     try {
-      return await connectSerial(this.paths(id).consoleSocket);
+      const p = this.paths(id);
+      return await connectSerial(p.consoleSocket, () => tailFiles(p.consoleLogs, historyMax));
     } catch (err) {
       // Domains defined before the console existed log their serial port to a file and have no socket.
       throw new HypervisorError(`the serial console of ${id} cannot be reached (${errorMessage(err)}); a capsul defined before consoles existed needs its domain redefined`, 'precondition');
@@ -457,14 +458,25 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 }
 
-/** Connects to a serial port's Unix socket. Not run by any test yet (no libvirt test of the console). */
-function connectSerial(socketPath: string): Promise<SerialPort> {
+/**
+ * Connects to a serial port's Unix socket, then reads the boot log (`readHistory`) before reading anything
+ * from the socket: what QEMU prints from then on is queued in the socket (unread) and delivered by `onData`.
+ * QEMU writes a byte to the socket before its log, so bytes queued in the socket while the log is read can
+ * be in both: at most what the guest printed during that read (a few ms), shown twice, never lost.
+ */
+function connectSerial(socketPath: string, readHistory: () => Buffer): Promise<SerialPort> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.off('error', reject);
-      socket.setNoDelay(true);
+      socket.pause();
+      let history: Buffer;
+      try {
+        history = readHistory();
+      } catch {
+        history = Buffer.alloc(0); // no log (yet): nothing to show before the live bytes
+      }
       let endListener: (reason: string) => void = () => {};
       let ended = false;
       const end = (reason: string) => {
@@ -477,9 +489,10 @@ function connectSerial(socketPath: string): Promise<SerialPort> {
       socket.on('close', () => end('the capsul\'s serial port closed (it stopped?)'));
       resolve({
         simulated: false,
+        history,
         write: (data) => void socket.write(data),
         // Always drained (VIRT.md: a client that does not read stalls the guest's serial output, and its log).
-        onData: (listener) => void socket.on('data', listener),
+        onData: (listener) => void socket.on('data', listener).resume(),
         onEnd: (listener) => void (endListener = listener),
         close: () => end('closed'),
       });
