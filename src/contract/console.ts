@@ -75,7 +75,10 @@ export const CLOSE = {
 } as const;
 
 /** `console.ticket`'s input and output. */
-export const ticketInput = z.strictObject({ id: capsulId });
+/** Which console: the first serial port (xterm.js), or the graphical one (VNC, noVNC). */
+export const consoleKind = z.enum(['serial', 'vnc']);
+export type ConsoleKind = z.infer<typeof consoleKind>;
+export const ticketInput = z.strictObject({ id: capsulId, kind: consoleKind.default('serial') });
 export const ticketOutput = z.strictObject({
   /** Opaque; sent once as `?ticket=` on the hub's console WebSocket. */
   ticket: z.string().regex(/^[A-Za-z0-9_-]{43}$/),

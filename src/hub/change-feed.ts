@@ -8,9 +8,12 @@ import { capsulId } from '~/contract/ids';
 import type { Logger } from '~/lib/log';
 import type { Db } from './db/client';
 import { capsulChangedElsewhere, publishChangesWith } from './events';
+import { publishSignOutsWith, sessionsEndedElsewhere } from './auth/session-events';
 
 const CHANNEL = 'capsul_changes';
 const message = z.object({ hub: z.string(), id: capsulId, ownerId: z.uuid() });
+/** Sessions of an account ended on that hub (session-events.ts): consoles here check theirs again. */
+const signedOut = z.object({ hub: z.string(), signedOut: z.uuid() });
 
 export function startChangeFeed(opts: { db: Db; databaseUrl: string; retryMs: number; log: Logger }): { stop(): Promise<void> } {
   const self = randomUUID(); // this hub process: its own notifications come back to it, and are skipped
@@ -21,6 +24,11 @@ export function startChangeFeed(opts: { db: Db; databaseUrl: string; retryMs: nu
   publishChangesWith((change) => {
     const payload = JSON.stringify({ hub: self, ...change });
     opts.db.$executeRaw`SELECT pg_notify(${CHANNEL}, ${payload})`.catch((err) => opts.log.warn('change feed: could not send a change to the other hubs', { err }));
+  });
+
+  publishSignOutsWith((accountId) => {
+    const payload = JSON.stringify({ hub: self, signedOut: accountId });
+    opts.db.$executeRaw`SELECT pg_notify(${CHANNEL}, ${payload})`.catch((err) => opts.log.warn('change feed: could not send a sign-out to the other hubs', { err }));
   });
 
   const listen = async () => {
@@ -48,6 +56,8 @@ export function startChangeFeed(opts: { db: Db; databaseUrl: string; retryMs: nu
       }
       const parsed = message.safeParse(payload);
       if (parsed.success && parsed.data.hub !== self) capsulChangedElsewhere({ id: parsed.data.id, ownerId: parsed.data.ownerId });
+      const out = signedOut.safeParse(payload);
+      if (out.success && out.data.hub !== self) sessionsEndedElsewhere(out.data.signedOut);
     });
     try {
       await c.connect();
@@ -64,6 +74,7 @@ export function startChangeFeed(opts: { db: Db; databaseUrl: string; retryMs: nu
       stopped = true;
       clearTimeout(timer);
       publishChangesWith(undefined);
+      publishSignOutsWith(undefined);
       await client?.end().catch(() => {});
     },
   };

@@ -3,7 +3,8 @@
 // fails its operation; the session's end completes it with who, from where and how long.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { failUnusedTickets, finishConsoleSession, mintTicket, redeemTicket } from '~/hub/console/tickets';
+import { failOrphanedSessions, failUnusedTickets, finishConsoleSession, mintTicket, ORPHAN_AFTER_MS, redeemTicket, touchConsoleSession } from '~/hub/console/tickets';
+import { pruneOldRows } from '~/hub/operations/retention';
 import { hashToken, newToken } from '~/lib/tokens';
 import { openTestDatabase, type TestDb } from '../support/hub-db';
 
@@ -22,8 +23,8 @@ describe('console tickets', () => {
   });
   after(() => database?.drop());
 
-  const mint = (sessionToken: string | undefined) =>
-    mintTicket(database.db, { capsul, actor: 'account:alice@example.com', sessionToken, clientAddress: '192.0.2.7' });
+  const mint = (sessionToken: string | undefined, kind: 'serial' | 'vnc' = 'serial') =>
+    mintTicket(database.db, { capsul, kind, actor: 'account:alice@example.com', sessionToken, clientAddress: '192.0.2.7' });
 
   test('minting records an assigned console operation and stores only the hash', async () => {
     const minted = await mint(alice);
@@ -31,7 +32,7 @@ describe('console tickets', () => {
     assert.equal(op.kind, 'console');
     assert.equal(op.state, 'assigned');
     assert.equal(op.capsulId, capsul.id);
-    assert.deepEqual(op.payload, { id: capsul.id, from: '192.0.2.7' });
+    assert.deepEqual(op.payload, { id: capsul.id, from: '192.0.2.7', console: 'serial' });
     assert.equal(op.hostOperations[0]?.assignmentStatus, 'assigned');
     const rows = await database.db.consoleTicket.findMany({ where: { operationId: minted.operationId } });
     assert.equal(rows.length, 1);
@@ -46,7 +47,7 @@ describe('console tickets', () => {
     await assert.rejects(redeemTicket(database.db, 'x'.repeat(43), alice), /not yours/);
     await assert.rejects(redeemTicket(database.db, "'; drop table", alice), /not yours/);
     const redeemed = await redeemTicket(database.db, minted.ticket, alice);
-    assert.deepEqual(redeemed, { capsulId: capsul.id, operationId: minted.operationId, actor: 'account:alice@example.com', clientAddress: '192.0.2.7' });
+    assert.deepEqual(redeemed, { capsulId: capsul.id, operationId: minted.operationId, actor: 'account:alice@example.com', clientAddress: '192.0.2.7', kind: 'serial' });
     await assert.rejects(redeemTicket(database.db, minted.ticket, alice), /used already/);
   });
 
@@ -76,5 +77,49 @@ describe('console tickets', () => {
     assert.equal(op.state, 'completed');
     assert.ok(op.completedAt);
     assert.deepEqual(op.hostOperations[0]?.result, { ms: 1234, reason: 'the viewer closed the console', from: '192.0.2.7', bytesIn: 9, bytesOut: 99 });
+  });
+
+  test('a graphical-console ticket redeems as vnc', async () => {
+    const minted = await mint(alice, 'vnc');
+    assert.equal((await redeemTicket(database.db, minted.ticket, alice)).kind, 'vnc');
+  });
+
+  test('a session whose hub died (nobody touches its operation) is failed by the reaper; a live one, and a fresh ticket, are not', async () => {
+    const db = database.db;
+    const dead = await mint(alice);
+    await redeemTicket(db, dead.ticket, alice);
+    const live = await mint(alice);
+    await redeemTicket(db, live.ticket, alice);
+    const fresh = await mint(alice);
+    const later = new Date(Date.now() + ORPHAN_AFTER_MS + 61_000);
+    // The live session's relay touched it recently (as of `later`); the dead one's last touch is its minting.
+    await touchConsoleSession(db, live.operationId);
+    await db.operation.update({ where: { id: live.operationId }, data: { updatedAt: new Date(later.getTime() - 1000) } });
+    await db.operation.update({ where: { id: fresh.operationId }, data: { createdAt: new Date(later.getTime() - 5000), updatedAt: new Date(later.getTime() - 5000) } });
+    assert.ok((await failOrphanedSessions(db, later)) >= 1); // with the earlier tests' sessions nobody ended
+    const states = async (id: string) => (await db.operation.findUniqueOrThrow({ where: { id }, include: { hostOperations: true } }));
+    const d = await states(dead.operationId);
+    assert.equal(d.state, 'failed');
+    assert.match(d.error ?? '', /hub holding this console session stopped/);
+    assert.ok(d.reapedAt && d.hostOperations[0]?.completedAt);
+    assert.equal((await states(live.operationId)).state, 'assigned');
+    assert.equal((await states(fresh.operationId)).state, 'assigned');
+    assert.equal(await failOrphanedSessions(db, later), 0, 'once only');
+  });
+
+  test('retention deletes used tickets and tickets a day past their expiry; a valid unused one stays', async () => {
+    const db = database.db;
+    const used = await mint(alice);
+    await redeemTicket(db, used.ticket, alice);
+    const valid = await mint(alice);
+    const stale = await mint(alice);
+    await db.consoleTicket.updateMany({ where: { operationId: stale.operationId }, data: { expiresAt: new Date(Date.now() - 25 * 3600 * 1000) } });
+    const pruned = await pruneOldRows(db, { readsMs: 3600_000, reconciliationsMs: 3600_000 });
+    assert.ok(pruned.consoleTickets >= 2, `pruned ${pruned.consoleTickets}`);
+    const left = new Set((await db.consoleTicket.findMany({ select: { operationId: true } })).map((t) => t.operationId));
+    assert.ok(!left.has(used.operationId) && !left.has(stale.operationId));
+    assert.ok(left.has(valid.operationId));
+    assert.equal(await db.consoleTicket.count({ where: { usedAt: { not: null } } }), 0);
+    assert.ok(await db.operation.findUnique({ where: { id: used.operationId } }), 'the session record (its operation) stays');
   });
 });

@@ -82,7 +82,7 @@ for (const kind of ['pglite', 'postgresql'] as const) {
     test('old successful reads go with their host rows; lifecycles, failures and recent rows stay', async () => {
       const db = database.db;
       const result = await pruneOldRows(db, windows, { now, batchSize: 10 });
-      assert.deepEqual(result, { reads: pruned.size, sessions: 1, loginTokens: 2, reconciliations: 2 });
+      assert.deepEqual(result, { reads: pruned.size, sessions: 1, loginTokens: 2, consoleTickets: 0, reconciliations: 2 });
 
       const left = new Set((await db.operation.findMany({ select: { id: true } })).map((o) => o.id));
       assert.deepEqual(left, kept);
@@ -102,7 +102,7 @@ for (const kind of ['pglite', 'postgresql'] as const) {
         await database.db.loginToken.count(), await database.db.reconciliation.count(),
       ];
       const before = await counts();
-      assert.deepEqual(await pruneOldRows(database.db, windows, { now, batchSize: 10 }), { reads: 0, sessions: 0, loginTokens: 0, reconciliations: 0 });
+      assert.deepEqual(await pruneOldRows(database.db, windows, { now, batchSize: 10 }), { reads: 0, sessions: 0, loginTokens: 0, consoleTickets: 0, reconciliations: 0 });
       assert.deepEqual(await counts(), before);
     });
 

@@ -1,6 +1,7 @@
 // Sessions: a random token in the cookie, its SHA-256 as the row id. Expiry slides forward with use.
 import { hashToken, newToken } from '~/lib/tokens';
 import type { Db } from '../db/client';
+import { sessionsEnded } from './session-events';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -21,10 +22,17 @@ export async function findSession(db: Db, token: string, days: number) {
   return session;
 }
 
+/** Ends one session; its open consoles close at once (session-events.ts). */
 export async function endSession(db: Db, token: string): Promise<void> {
-  await db.session.deleteMany({ where: { id: hashToken(token) } });
+  const id = hashToken(token);
+  const session = await db.session.findUnique({ where: { id }, select: { accountId: true } });
+  await db.session.deleteMany({ where: { id } });
+  if (session) sessionsEnded(session.accountId);
 }
 
+/** Sign out everywhere: every session of the account ends, and every console it has open closes at once. */
 export async function endAllSessions(db: Db, accountId: string): Promise<number> {
-  return (await db.session.deleteMany({ where: { accountId } })).count;
+  const count = (await db.session.deleteMany({ where: { accountId } })).count;
+  sessionsEnded(accountId);
+  return count;
 }

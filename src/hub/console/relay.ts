@@ -3,7 +3,8 @@
 // a live session (the cookie) and a ticket that session minted, redeemed once (tickets.ts); the admin token
 // (CLI) instead of a cookie for a ticket the admin token minted. Frames are validated at this end too
 // (src/contract/console.ts); buffers are bounded both ways; an idle session closes after CONSOLE_IDLE_MS;
-// a session signed out (or signed out everywhere) is closed at the next check. Its end is recorded.
+// a session signed out (or signed out everywhere, on any hub) is closed at once (session-events.ts), with a
+// check every 15 s behind it. Its end is recorded.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -14,11 +15,12 @@ import type { TlsMaterial } from '~/lib/tls';
 import { bearerToken, tokenMatches } from '~/lib/tokens';
 import { asBuffer, ByteBudget, closeWith, refuseUpgrade } from '~/lib/ws-upgrade';
 import { readCookie, SESSION_COOKIE } from '../auth/cookies';
+import { onSessionsEnded } from '../auth/session-events';
 import { findSession } from '../auth/sessions';
 import { CLIENT_ADDRESS_HEADER } from '../client-address';
 import type { Db } from '../db/client';
 import { track } from '../operations/record';
-import { finishConsoleSession, redeemTicket, type Redeemed } from './tickets';
+import { finishConsoleSession, redeemTicket, SESSION_HEARTBEAT_MS, touchConsoleSession, type Redeemed } from './tickets';
 
 /** Unsent bytes to one side above which the other side is paused (and below which it resumes). */
 const HIGH_WATER = 1024 * 1024;
@@ -27,8 +29,6 @@ const LOW_WATER = 256 * 1024;
 const EARLY_FRAMES = 64;
 const INPUT_PER_SECOND = 64 * 1024;
 const INPUT_BURST = 256 * 1024;
-/** How often a live session's cookie is checked again (a sign-out elsewhere ends the console). */
-const SESSION_CHECK_MS = 15_000;
 
 type Settings = {
   db: () => Db;
@@ -49,8 +49,12 @@ function sameOrigin(origin: string | undefined, publicUrl: string): boolean {
 
 export function consoleRelay(settings: Settings) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, perMessageDeflate: false });
-  const live = new Set<{ close: (code: number, reason: string) => void }>();
+  const live = new Set<{ close: (code: number, reason: string) => void; accountId?: string; recheck?: () => void }>();
   let stopping = false;
+  // A sign-out (or sign out everywhere) on any hub: the account's consoles check their session now.
+  const stopListening = onSessionsEnded((accountId) => {
+    for (const session of live) if (session.accountId === accountId) session.recheck?.();
+  });
 
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     void accept(req, socket, head).catch((err) => {
@@ -69,6 +73,7 @@ export function consoleRelay(settings: Settings) {
     // The admin token (the CLI, not a browser: it sends no Origin) or a browser session from our own origin.
     const bearer = bearerToken(req.headers.authorization);
     let sessionToken: string | undefined;
+    let accountId: string | undefined;
     if (bearer) {
       if (!e.HUB_ADMIN_TOKEN || !tokenMatches(bearer, e.HUB_ADMIN_TOKEN)) return refuseUpgrade(socket, 401, 'missing or wrong credentials');
     } else {
@@ -78,6 +83,7 @@ export function consoleRelay(settings: Settings) {
       sessionToken = readCookie(req.headers.cookie ?? null, SESSION_COOKIE);
       const session = sessionToken ? await findSession(db, sessionToken, e.SESSION_DAYS) : null;
       if (!session) return refuseUpgrade(socket, 401, 'sign in first');
+      accountId = session.accountId;
     }
     let redeemed: Redeemed;
     try {
@@ -96,7 +102,7 @@ export function consoleRelay(settings: Settings) {
       return refuseUpgrade(socket, 404, `capsul ${redeemed.capsulId} is gone or on no host`);
     }
     const host = capsul.host;
-    wss.handleUpgrade(req, socket, head, (browser) => relay(browser, { db, host, redeemed, sessionToken, started, end }));
+    wss.handleUpgrade(req, socket, head, (browser) => relay(browser, { db, host, redeemed, sessionToken, accountId, started, end }));
   };
 
   const relay = (
@@ -106,6 +112,7 @@ export function consoleRelay(settings: Settings) {
       host: { id: string; httpsUrl: string };
       redeemed: Redeemed;
       sessionToken: string | undefined;
+      accountId: string | undefined;
       started: number;
       end: { hostId: string; from: string; bytesIn: number; bytesOut: number; attached: boolean };
     },
@@ -134,7 +141,10 @@ export function consoleRelay(settings: Settings) {
         ),
       );
     };
-    const entry = { close: (code: number, reason: string) => finish(code, reason) };
+    const entry: { close: (code: number, reason: string) => void; accountId?: string; recheck?: () => void } = {
+      close: (code: number, reason: string) => finish(code, reason),
+      accountId: s.accountId,
+    };
     live.add(entry);
 
     // Idle: nobody typed for CONSOLE_IDLE_MS.
@@ -144,16 +154,24 @@ export function consoleRelay(settings: Settings) {
       idle = setTimeout(() => finish(CLOSE.idle, `closed after ${Math.round(e.CONSOLE_IDLE_MS / 1000)} s without input`), e.CONSOLE_IDLE_MS);
     };
     touch();
-    if (s.sessionToken) {
-      const token = s.sessionToken;
-      timers.push(
-        setInterval(() => {
-          findSession(s.db, token, e.SESSION_DAYS)
-            .then((session) => session || finish(CLOSE.refused, 'signed out: the console closed'))
-            .catch(() => {}); // a database blip does not end a console
-        }, SESSION_CHECK_MS),
-      );
+    // Every SESSION_HEARTBEAT_MS: the operation is touched (the reaper leaves a live session alone), and the
+    // cookie checked again in case a sign-out announcement was missed (another hub's, while the change feed
+    // was reconnecting). A sign-out announced (session-events.ts) checks it at once.
+    const token = s.sessionToken;
+    if (token) {
+      entry.recheck = () => {
+        if (finished) return;
+        findSession(s.db, token, e.SESSION_DAYS)
+          .then((session) => session || finish(CLOSE.refused, 'signed out: the console closed'))
+          .catch(() => {}); // a database blip does not end a console
+      };
     }
+    timers.push(
+      setInterval(() => {
+        entry.recheck?.();
+        touchConsoleSession(s.db, s.redeemed.operationId).catch((err) => log.warn('console: could not touch the session', { err }));
+      }, SESSION_HEARTBEAT_MS),
+    );
 
     browser.on('message', (data: RawData, isBinary: boolean) => {
       const buf = asBuffer(data);
@@ -242,6 +260,7 @@ export function consoleRelay(settings: Settings) {
     /** The hub is stopping: new consoles are refused, open ones closed (their ends recorded). */
     close(reason: string) {
       stopping = true;
+      stopListening();
       for (const session of [...live]) session.close(CLOSE.going, reason);
     },
   };

@@ -4,6 +4,7 @@
 // `console` operation, written at minting (who, which capsul, from where) and finished when the session ends
 // (how long, why it ended), or failed by `failUnusedTickets` when the ticket was never used.
 import { TRPCError } from '@trpc/server';
+import type { ConsoleKind } from '~/contract/console';
 import { hashToken, newToken } from '~/lib/tokens';
 import type { Db } from '../db/client';
 import { countOperation } from '../metrics';
@@ -11,9 +12,17 @@ import { json } from '../operations/record';
 
 /** A ticket is good this long after minting. */
 export const TICKET_SECONDS = 60;
+/** A live session touches its operation this often (the relay), so the reaper can tell it from an orphan. */
+export const SESSION_HEARTBEAT_MS = 15_000;
+/** A console operation untouched this long, whose ticket is past its expiry, has no hub holding it. */
+export const ORPHAN_AFTER_MS = 4 * SESSION_HEARTBEAT_MS;
+
+export type { ConsoleKind };
 
 export type MintInput = {
   capsul: { id: string; hostId: string };
+  /** The serial line, or the graphical console (VNC). */
+  kind: ConsoleKind;
   actor: string;
   /** The minting session's cookie token; undefined with the admin token. */
   sessionToken: string | undefined;
@@ -30,7 +39,7 @@ export async function mintTicket(db: Db, input: MintInput): Promise<{ ticket: st
         kind: 'console',
         actor: input.actor,
         state: 'assigned',
-        payload: json({ id: input.capsul.id, from: input.clientAddress }),
+        payload: json({ id: input.capsul.id, from: input.clientAddress, console: input.kind }),
         capsulId: input.capsul.id,
         hostId: input.capsul.hostId,
         createdAt: now,
@@ -54,7 +63,7 @@ export async function mintTicket(db: Db, input: MintInput): Promise<{ ticket: st
   return { ticket, expiresAt, operationId: op!.id };
 }
 
-export type Redeemed = { capsulId: string; operationId: string; actor: string; clientAddress: string };
+export type Redeemed = { capsulId: string; operationId: string; actor: string; clientAddress: string; kind: ConsoleKind };
 
 /**
  * Uses a ticket, once. `sessionToken` is the redeeming browser's session cookie (undefined for the admin
@@ -73,7 +82,38 @@ export async function redeemTicket(db: Db, ticket: string, sessionToken: string 
   });
   if (used.count !== 1) throw refused;
   const row = await db.consoleTicket.findUniqueOrThrow({ where: { tokenHash }, select: { capsulId: true, operationId: true, actor: true, clientAddress: true } });
-  return row;
+  const op = await db.operation.findUnique({ where: { id: row.operationId }, select: { payload: true } });
+  const kind = (op?.payload as { console?: unknown } | null)?.console === 'vnc' ? 'vnc' : 'serial';
+  return { ...row, kind };
+}
+
+/** A live session's heartbeat: its operation's updatedAt moves (the reaper leaves it alone). */
+export async function touchConsoleSession(db: Db, operationId: string): Promise<void> {
+  await db.operation.updateMany({ where: { id: operationId, state: 'assigned' }, data: { updatedAt: new Date() } });
+}
+
+/**
+ * Console operations no hub holds any more (the hub that held the session died or was killed, so nobody
+ * recorded its end): still `assigned`, past their ticket's expiry, and untouched for ORPHAN_AFTER_MS while a
+ * live session touches its operation every SESSION_HEARTBEAT_MS. Failed, saying so (run with the reaper).
+ */
+export async function failOrphanedSessions(db: Db, now = new Date()): Promise<number> {
+  const where = {
+    kind: 'console' as const,
+    state: 'assigned' as const,
+    createdAt: { lt: new Date(now.getTime() - TICKET_SECONDS * 1000) },
+    updatedAt: { lt: new Date(now.getTime() - ORPHAN_AFTER_MS) },
+  };
+  const orphans = await db.operation.findMany({ where, select: { id: true }, take: 1000 });
+  if (orphans.length === 0) return 0;
+  const ids = orphans.map((o) => o.id);
+  const reason = 'the hub holding this console session stopped before recording its end';
+  const [failed] = await db.$transaction([
+    db.operation.updateMany({ where: { ...where, id: { in: ids } }, data: { state: 'failed', error: reason, completedAt: now, reapedAt: now } }),
+    db.hostOperation.updateMany({ where: { operationId: { in: ids }, completedAt: null }, data: { reason, completedAt: now } }),
+  ]);
+  for (let i = 0; i < failed.count; i++) countOperation('console', 'failed');
+  return failed.count;
 }
 
 export type SessionEnd = { hostId: string; ms: number; reason: string; from: string; bytesIn: number; bytesOut: number; attached: boolean };

@@ -11,7 +11,7 @@ import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
 import { applyCompletion } from './complete';
 import { callHost } from './fan-out';
-import { failUnusedTickets } from '../console/tickets';
+import { failOrphanedSessions, failUnusedTickets } from '../console/tickets';
 
 export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failedPending: number; resolvedCreates: number }> {
   const now = Date.now();
@@ -62,5 +62,8 @@ export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failed
   // Console tickets minted and never used: their operations end, saying so.
   const unused = await failUnusedTickets(db);
   if (unused) log.info('reaper: console tickets expired unused', { count: unused });
+  // Console sessions whose hub died mid-session (nobody touches their operation any more).
+  const orphaned = await failOrphanedSessions(db);
+  if (orphaned) log.warn('reaper: console sessions ended for a hub that stopped holding them', { count: orphaned });
   return { failedPending: stale.length, resolvedCreates: resolved };
 }

@@ -4,6 +4,8 @@
 //   HostOperation rows (a cascade). Creates, destroys, power actions (`vmState`) and every operation that did
 //   not complete (pending, assigned, failed, conflict) stay forever: they are the audit trail.
 // - Expired sessions go; sign-in links go once spent (used or expired) and outside the rate limit's window.
+// - Console tickets go once used (the session's record is its `console` operation, kept), or a day after they
+//   expired unused (the reaper has failed their operation by then).
 // - Drift reports go once older than their window, except the newest, which the drift page shows.
 // Each table is emptied in batches of one short statement each, so a run never holds many locks for long.
 import type { Prisma } from '~/generated/prisma/client';
@@ -14,7 +16,8 @@ export const READ_KINDS = ['list', 'capacityAvailable', 'get'] as const;
 const BATCH = 1000;
 
 export type RetentionWindows = { readsMs: number; reconciliationsMs: number };
-export type Pruned = { reads: number; sessions: number; loginTokens: number; reconciliations: number };
+export type Pruned = { reads: number; sessions: number; loginTokens: number; consoleTickets: number; reconciliations: number };
+const DAY_MS = 24 * 3600 * 1000;
 
 export async function pruneOldRows(db: Db, windows: RetentionWindows, opts: { now?: Date; batchSize?: number } = {}): Promise<Pruned> {
   const now = opts.now ?? new Date();
@@ -27,6 +30,7 @@ export async function pruneOldRows(db: Db, windows: RetentionWindows, opts: { no
     createdAt: { lt: ago(RATE_LIMIT_WINDOW_MS) },
     OR: [{ usedAt: { not: null } }, { expiresAt: { lt: now } }],
   };
+  const consoleTickets: Prisma.ConsoleTicketWhereInput = { OR: [{ usedAt: { not: null } }, { expiresAt: { lt: ago(DAY_MS) } }] };
   const newest = await db.reconciliation.findFirst({ orderBy: { startedAt: 'desc' }, select: { id: true } });
   const reconciliations: Prisma.ReconciliationWhereInput = { startedAt: { lt: ago(windows.reconciliationsMs) }, ...(newest ? { id: { not: newest.id } } : {}) };
 
@@ -46,6 +50,11 @@ export async function pruneOldRows(db: Db, windows: RetentionWindows, opts: { no
       batch,
       (take) => db.loginToken.findMany({ where: loginTokens, select: { id: true }, take }),
       (ids) => db.loginToken.deleteMany({ where: { AND: [loginTokens, { id: { in: ids } }] } }),
+    ),
+    consoleTickets: await inBatches(
+      batch,
+      (take) => db.consoleTicket.findMany({ where: consoleTickets, select: { id: true }, take }),
+      (ids) => db.consoleTicket.deleteMany({ where: { AND: [consoleTickets, { id: { in: ids } }] } }),
     ),
     reconciliations: await inBatches(
       batch,

@@ -18,6 +18,7 @@ export const consoleRouter = router({
       }
       const minted = await mintTicket(ctx.db, {
         capsul: { id: capsul.id, hostId: capsul.hostId },
+        kind: input.kind,
         actor: ctx.actor.label,
         sessionToken: ctx.actor.sessionToken,
         clientAddress: clientAddress(ctx),
