@@ -12,6 +12,7 @@ import pg from 'pg';
 import { execa } from 'execa';
 import { WebSocket } from 'ws';
 import { CLOSE, HUB_CONSOLE_PATH, parseControl, TICKET_PARAM } from '~/contract/console';
+import { connectConsole, type ConsoleStatus, type SocketLike } from '~/contract/console-client';
 import { signIn, type Session } from '../support/accounts';
 import { createTestDatabase } from '../support/postgres';
 import { cliEnv } from '../support/cli';
@@ -97,7 +98,8 @@ describe('serial console through the hub (fake driver)', () => {
     assert.equal(minted.path, HUB_CONSOLE_PATH);
     const c = await hubConsole(minted.ticket, alice);
     await until('the attached and live frames', async () => c.controls.some((f) => (f as { t?: string }).t === 'live'));
-    assert.deepEqual(c.controls[0], { t: 'attached', capsulId, simulated: true, historyBytes: (c.controls[0] as { historyBytes: number }).historyBytes });
+    const first = c.controls[0] as { historyBytes: number; offset: number };
+    assert.deepEqual(c.controls[0], { t: 'attached', capsulId, simulated: true, historyBytes: first.historyBytes, offset: first.offset });
     assert.match(c.text(), new RegExp(`booting ${capsulId}`), 'the boot log is shown on opening');
     assert.match(c.text(), /SIMULATED/);
     c.ws.send(JSON.stringify({ t: 'resize', cols: 100, rows: 30 }));
@@ -218,21 +220,67 @@ describe('serial console through the hub (fake driver)', () => {
     await until('the CLI session recorded', async () => (await sql.query(`SELECT 1 FROM "Operation" WHERE kind = 'console' AND actor = 'cli' AND state = 'completed'`)).rowCount);
   });
 
-  test('a spoke restart closes an open console with a reason; once it is back, a new one shows the boot log kept on disk', async () => {
-    const c = await hubConsole(await ticketFor(alice), alice);
-    await until('live', async () => c.controls.some((f) => (f as { t?: string }).t === 'live'));
-    await spoke.proc.stop();
-    const closed = await c.closed;
-    assert.equal(closed.code, CLOSE.gone, closed.reason);
-    spoke = await startSpokeProcess({ hub, hostId: 'spoke-a', tls, port: spoke.port, stateDir: spoke.stateDir, hostToken: spoke.hostToken, hubToken: spoke.hubToken, env: { FAKE_CREATE_MS: '100' } });
-    await allOnline(hub, ['spoke-a']);
-    const again = await until('attached again', async () => {
-      const o = await hubConsole(await ticketFor(alice), alice);
-      await until('live', async () => o.controls.some((f) => (f as { t?: string }).t === 'live'), 5000, 50);
-      return o;
+  test('signing out everywhere closes that account’s open consoles at once (not at the 15 s re-check); another account’s stays', async () => {
+    const carol = await signIn(hub, tls, 'carol@example.com');
+    const carolPhone = await signIn(hub, tls, 'carol@example.com');
+    const own = await carol.client.capsul.create.mutate({ image: 'debian-12', size: 'nano' });
+    await until(`${own.capsulId} running`, async () => (await carol.client.capsul.byId.query({ id: own.capsulId })).state === 'running');
+    const mine = await hubConsole((await carol.client.console.ticket.mutate({ id: own.capsulId })).ticket, carol);
+    const theirs = await hubConsole(await ticketFor(alice), alice);
+    await until('both live', async () => [mine, theirs].every((c) => c.controls.some((f) => (f as { t?: string }).t === 'live')));
+    const t0 = Date.now();
+    await carolPhone.client.auth.logout.mutate({ everywhere: true });
+    const closed = await mine.closed;
+    const ms = Date.now() - t0;
+    assert.equal(closed.code, CLOSE.refused, closed.reason);
+    assert.match(closed.reason, /signed out/);
+    assert.ok(ms < 3000, `closed ${ms} ms after the sign-out`);
+    theirs.ws.send(Buffer.from('echo still-here\r'), { binary: true });
+    await until("alice's console still works", async () => theirs.text().includes('\r\nstill-here\r\n'), 10_000, 50);
+    theirs.ws.close();
+    await theirs.closed;
+    // The session's end is recorded with the reason.
+    const row = await until('recorded', async () => (await sql.query(`SELECT h.result FROM "Operation" o JOIN "HostOperation" h ON h."operationId" = o.id WHERE o.kind = 'console' AND o."capsulId" = $1 AND o.state = 'completed'`, [own.capsulId])).rows[0]);
+    assert.match(row.result.reason, /signed out/);
+  });
+
+  test('a spoke restart while a console is open: the viewer says "reconnecting", mints a fresh ticket and is attached again, with the boot log kept on disk', async () => {
+    const statuses: ConsoleStatus[] = [];
+    const attaches: number[] = [];
+    let data = '';
+    let tickets = 0;
+    const client = connectConsole({
+      mint: async () => {
+        tickets++;
+        return alice.client.console.ticket.mutate({ id: capsulId });
+      },
+      open: (pathAndQuery) =>
+        new WebSocket(`${hub.url.replace('https', 'wss')}${pathAndQuery}`, { ca, headers: { cookie: alice.cookie, origin: hub.url }, perMessageDeflate: false }) as unknown as SocketLike,
+      onStatus: (st) => statuses.push(st),
+      onAttached: () => {
+        attaches.push(Date.now());
+        data = ''; // the terminal's reset
+      },
+      onData: (bytes) => (data += Buffer.from(bytes).toString('latin1')),
+      backoffMs: () => 300,
+      maxAttempts: 100,
     });
-    assert.match(again.text(), new RegExp(`booting ${capsulId}[\\s\\S]*shared-line`), 'the boot log and what was typed before the restart');
-    again.ws.close();
-    await again.closed;
+    try {
+      await until('live', async () => statuses.at(-1)?.kind === 'live');
+      client.send(Buffer.from('echo before-restart\r'));
+      await until('echoed', async () => data.includes('\r\nbefore-restart\r\n'), 10_000, 50);
+      await spoke.proc.stop();
+      await until('"reconnecting" while the spoke is down', async () => statuses.at(-1)?.kind === 'reconnecting', 10_000, 20);
+      assert.ok(statuses.at(-1)?.message, 'with the reason it dropped');
+      spoke = await startSpokeProcess({ hub, hostId: 'spoke-a', tls, port: spoke.port, stateDir: spoke.stateDir, hostToken: spoke.hostToken, hubToken: spoke.hubToken, env: { FAKE_CREATE_MS: '100' } });
+      await until('live again', async () => statuses.at(-1)?.kind === 'live' && attaches.length >= 2, 60_000, 50);
+      assert.ok(tickets >= 2, 'a fresh ticket for each connection');
+      assert.match(data, new RegExp(`booting ${capsulId}[\\s\\S]*before-restart`), 'the boot log and what was typed before the restart, once');
+      assert.equal((data.match(/\r\nbefore-restart\r\n/g) ?? []).length, 1, 'the history is not shown twice after the reset');
+      client.send(Buffer.from('hostname\r'));
+      await until('typing works again', async () => data.includes(`hostname\r\n${capsulId}\r\n`), 10_000, 50);
+    } finally {
+      client.close();
+    }
   });
 });
