@@ -17,7 +17,7 @@ export type SocketLike = {
 };
 
 /** Closes after which trying again will not help: the owner's own, a refusal, idle, bad input. */
-export const FINAL_CLOSES = new Set<number>([CLOSE.normal, CLOSE.refused, CLOSE.notFound, CLOSE.idle, CLOSE.protocol, CLOSE.tooFast]);
+export const FINAL_CLOSES = new Set<number>([CLOSE.normal, CLOSE.refused, CLOSE.notFound, CLOSE.idle, CLOSE.protocol, CLOSE.tooFast, CLOSE.unsupported]);
 const OPEN = 1;
 
 export type ConsoleClient = { send(data: Uint8Array): void; resize(cols: number, rows: number): void; close(): void };

@@ -1,4 +1,6 @@
 // The console's wire shapes, the same on both legs (browser ⇄ hub and hub ⇄ spoke, both WebSockets).
+// The graphical console (VNC) uses the same two legs: binary frames are RFB bytes; the spoke sends it the same
+// `attached`/`live` control frames, which the hub keeps to itself (the browser's leg is plain RFB, for noVNC).
 // Binary frames carry terminal bytes, as they are, both ways (at most MAX_DATA_FRAME bytes each). Text frames
 // carry one control message each, JSON, validated with `controlFrame` at every end; anything else closes the
 // connection with a reason.
@@ -17,6 +19,8 @@ export const HISTORY_BYTES = 64 * 1024;
 /** The hub's browser-facing path, and the spoke's (followed by the capsul id). */
 export const HUB_CONSOLE_PATH = '/console';
 export const SPOKE_CONSOLE_PREFIX = '/console/';
+/** After the capsul id on the spoke's path: the graphical console (VNC) instead of the serial line. */
+export const SPOKE_GRAPHICS_SUFFIX = '/vnc';
 /** The query parameter carrying the ticket on the hub's path. */
 export const TICKET_PARAM = 'ticket';
 
@@ -70,6 +74,8 @@ export const CLOSE = {
   idle: 4408,
   /** the viewer did not read fast enough, or sent too fast */
   tooFast: 4429,
+  /** this capsul has no such console (the fake driver has no graphical one) */
+  unsupported: 4501,
   /** the spoke or the guest's console went away */
   gone: 4502,
 } as const;

@@ -153,6 +153,7 @@ describe('serial console through the hub (fake driver)', () => {
     await refusedWith(hubConsole('not-a-ticket', alice), 401);
     // A ticket is used once.
     const used = await hubConsole(fresh, alice);
+    await until('live', async () => used.controls.some((f) => (f as { t?: string }).t === 'live'));
     used.ws.close();
     await used.closed;
     await refusedWith(hubConsole(fresh, alice), 401);
@@ -176,6 +177,20 @@ describe('serial console through the hub (fake driver)', () => {
     assert.equal(closed.code, CLOSE.notFound);
     assert.match(closed.reason, /no capsul capsul-zzzzzzzzzz/);
     assert.equal(attachedOnSpoke(), before, 'nothing attached');
+  });
+
+  test('the graphical console of a fake capsul: the spoke says plainly there is none, through the hub, and the session is recorded as failed', async () => {
+    const minted = await alice.client.console.ticket.mutate({ id: capsulId, kind: 'vnc' });
+    const c = await hubConsole(minted.ticket, alice);
+    const closed = await c.closed;
+    assert.equal(closed.code, CLOSE.unsupported, closed.reason);
+    assert.match(closed.reason, /fake driver has no graphical console/);
+    assert.equal(c.controls.length, 0, 'the browser leg of a graphical console carries no control frames (noVNC reads RFB only)');
+    const row = await until('recorded', async () => (await sql.query(`SELECT o.state, o.error, o.payload FROM "Operation" o WHERE o.kind = 'console' AND o.payload->>'console' = 'vnc' AND o.state <> 'assigned'`)).rows[0]);
+    assert.equal(row.state, 'failed', 'never attached');
+    assert.match(row.error, /fake driver has no graphical console/);
+    const direct = await open(`${spoke.url.replace('https', 'wss')}/console/${capsulId}/vnc`, { authorization: `Bearer ${spoke.hubToken}` });
+    assert.equal((await direct.closed).code, CLOSE.unsupported);
   });
 
   test('bad input: an oversized frame and a garbage text frame close the session with a reason; hub and spoke serve on', async () => {

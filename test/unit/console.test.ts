@@ -168,3 +168,85 @@ describe('history and live without a seam (fake driver)', () => {
     }
   });
 });
+
+describe('graphical console on the spoke (a stand-in VNC server on a Unix socket)', () => {
+  test('RFB bytes are relayed both ways as they are, in frames of at most 16 KiB; the fake driver says plainly it has none', async () => {
+    const { createServer } = await import('node:http');
+    const net = await import('node:net');
+    const { WebSocket } = await import('ws');
+    const { consoleEndpoint } = await import('~/spoke/console/endpoint');
+    const { CLOSE, MAX_DATA_FRAME } = await import('~/contract/console');
+    const dir = await tmp();
+    // The stand-in: says the RFB banner, then sends 100 KiB of "framebuffer", and echoes what it gets.
+    const sock = path.join(dir, 'vnc.sock');
+    const frame = Buffer.alloc(100 * 1024, 7);
+    const vnc = net.createServer((c) => {
+      c.write('RFB 003.008\n');
+      c.write(frame);
+      c.on('data', (d) => c.write(d));
+    });
+    await new Promise<void>((r) => vnc.listen(sock, r));
+    const fake = new FakeHypervisor({ stateDir: dir, memoryMb: 4096, diskGb: 100, createMs: 0, images: '*' });
+    await fake.create({ id: ID, image: 'debian-12', memoryMb: 256, diskGb: 10, vcpus: 1, sshAuthorizedKeys: [], operationId: '00000000-0000-4000-8000-000000000000', imageFiles: { disk: 'd.qcow2' } } as never, quiet);
+    const token = 'h'.repeat(43);
+    const noScreen = consoleEndpoint(fake, token, quiet);
+    const withScreen = consoleEndpoint(
+      Object.assign(Object.create(fake) as FakeHypervisor, {
+        openGraphics: async () => {
+          const c = net.connect(sock);
+          await new Promise((r) => c.once('connect', r));
+          return { write: (d: Buffer) => void c.write(d), onData: (l: (d: Buffer) => void) => void c.on('data', l), onEnd: (l: (r: string) => void) => void c.on('close', () => l('closed')), pause: () => void c.pause(), resume: () => void c.resume(), close: () => void c.destroy() };
+        },
+      }),
+      token,
+      quiet,
+    );
+    const servers = [noScreen, withScreen].map((endpoint) => {
+      const server = createServer((_req, res) => res.end());
+      server.on('upgrade', endpoint.upgrade);
+      return server;
+    });
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+    const url = (i: number) => `ws://127.0.0.1:${(servers[i]!.address() as { port: number }).port}/console/${ID}/vnc`;
+    try {
+      const ws = new WebSocket(url(1), { headers: { authorization: `Bearer ${token}` } });
+      const binary: Buffer[] = [];
+      const texts: string[] = [];
+      ws.on('message', (d, isBinary) => (isBinary ? binary.push(d as Buffer) : texts.push(String(d))));
+      await new Promise((r) => ws.once('open', r));
+      const total = () => binary.reduce((n, b) => n + b.length, 0);
+      const want = 12 + frame.length;
+      for (let i = 0; i < 200 && total() < want; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(total(), want);
+      assert.ok(binary.every((b) => b.length <= MAX_DATA_FRAME), 'frames of at most 16 KiB');
+      assert.equal(Buffer.concat(binary).subarray(0, 12).toString(), 'RFB 003.008\n');
+      assert.deepEqual(texts.map((t) => JSON.parse(t).t), ['attached', 'live']);
+      ws.send(Buffer.from('RFB 003.008\n'), { binary: true });
+      for (let i = 0; i < 200 && total() < want + 12; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(Buffer.concat(binary).subarray(want).toString(), 'RFB 003.008\n', 'what the viewer sends reaches the server');
+      ws.close();
+
+      const fakeWs = new WebSocket(url(0), { headers: { authorization: `Bearer ${token}` } });
+      const closed = await new Promise<{ code: number; reason: string }>((r) => fakeWs.on('close', (code, reason) => r({ code, reason: String(reason) })));
+      assert.equal(closed.code, CLOSE.unsupported);
+      assert.match(closed.reason, /fake driver has no graphical console/);
+    } finally {
+      for (const s of servers) s.close();
+      vnc.close();
+      await noScreen.close('done');
+      await withScreen.close('done');
+    }
+  });
+});
+
+describe("the VNC socket's path in a live domain XML", () => {
+  test('from <listen type="socket">, from the socket attribute, none without VNC', async () => {
+    const { vncSocketPath } = await import('~/spoke/hypervisor/libvirt/driver');
+    const live = `<domain><devices><graphics type='vnc' socket='/var/lib/libvirt/qemu/domain-3-capsul-a/vnc.sock'>
+      <listen type='socket' socket='/var/lib/libvirt/qemu/domain-3-capsul-a/vnc.sock'/></graphics></devices></domain>`;
+    assert.equal(vncSocketPath(live), '/var/lib/libvirt/qemu/domain-3-capsul-a/vnc.sock');
+    assert.equal(vncSocketPath(`<graphics type="vnc" socket="/run/x/vnc.sock"/>`), '/run/x/vnc.sock');
+    assert.equal(vncSocketPath(`<graphics type='vnc' port='5900' autoport='yes' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>`), null);
+    assert.equal(vncSocketPath(`<domain><devices><serial type='unix'/></devices></domain>`), null);
+  });
+});

@@ -1,5 +1,6 @@
 // The browser's console WebSocket, /console?ticket=… on the hub's HTTPS port, relayed to the capsul's spoke
-// (/console/<id>, dialled with that host's own hub token). Accepted only with a matching Origin (PUBLIC_URL),
+// (/console/<id>, or /console/<id>/vnc for a graphical-console ticket, dialled with that host's own hub token;
+// the graphical console's browser leg carries RFB bytes only, for noVNC). Accepted only with a matching Origin (PUBLIC_URL),
 // a live session (the cookie) and a ticket that session minted, redeemed once (tickets.ts); the admin token
 // (CLI) instead of a cookie for a ticket the admin token minted. Frames are validated at this end too
 // (src/contract/console.ts); buffers are bounded both ways; an idle session closes after CONSOLE_IDLE_MS;
@@ -8,12 +9,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { CLOSE, HUB_CONSOLE_PATH, MAX_DATA_FRAME, MAX_FRAME, parseControl, SPOKE_CONSOLE_PREFIX, TICKET_PARAM } from '~/contract/console';
+import { CLOSE, HUB_CONSOLE_PATH, MAX_DATA_FRAME, MAX_FRAME, parseControl, SPOKE_CONSOLE_PREFIX, SPOKE_GRAPHICS_SUFFIX, TICKET_PARAM } from '~/contract/console';
 import { env } from '~/env';
 import type { Logger } from '~/lib/log';
 import type { TlsMaterial } from '~/lib/tls';
 import { bearerToken, tokenMatches } from '~/lib/tokens';
-import { asBuffer, ByteBudget, closeWith, refuseUpgrade } from '~/lib/ws-upgrade';
+import { asBuffer, ByteBudget, closeReason, closeWith, refuseUpgrade } from '~/lib/ws-upgrade';
 import { readCookie, SESSION_COOKIE } from '../auth/cookies';
 import { onSessionsEnded } from '../auth/session-events';
 import { findSession } from '../auth/sessions';
@@ -45,6 +46,14 @@ function sameOrigin(origin: string | undefined, publicUrl: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A close with its code and reason, and no `close` control frame before it. */
+function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  if (ws.readyState === WebSocket.CONNECTING) return ws.terminate();
+  if (ws.readyState !== WebSocket.OPEN) return;
+  ws.close(code, closeReason(reason));
+  setTimeout(() => ws.terminate(), 5000).unref();
 }
 
 export function consoleRelay(settings: Settings) {
@@ -122,7 +131,8 @@ export function consoleRelay(settings: Settings) {
     let finished = false;
     let spoke: WebSocket | undefined;
     const early: { data: Buffer; binary: boolean }[] = [];
-    const budget = new ByteBudget(INPUT_PER_SECOND, INPUT_BURST);
+    const vnc = s.redeemed.kind === 'vnc';
+    const budget = vnc ? new ByteBudget(4 * INPUT_PER_SECOND, 4 * INPUT_BURST) : new ByteBudget(INPUT_PER_SECOND, INPUT_BURST);
     const timers: NodeJS.Timeout[] = [];
 
     const finish = (code: number, reason: string) => {
@@ -131,7 +141,9 @@ export function consoleRelay(settings: Settings) {
       live.delete(entry);
       clearTimeout(idle);
       for (const t of timers) clearTimeout(t); // clears intervals too (one id space in Node)
-      closeWith(browser, code, reason);
+      // noVNC reads RFB only: the graphical console's close carries its reason in the close frame alone.
+      if (vnc) closeQuietly(browser, code, reason);
+      else closeWith(browser, code, reason);
       if (spoke) closeWith(spoke, CLOSE.normal, 'the viewer left');
       const ms = Date.now() - s.started;
       log.info('console session ended', { actor: s.redeemed.actor, from: s.end.from, ms, reason, bytesIn: s.end.bytesIn, bytesOut: s.end.bytesOut });
@@ -194,7 +206,7 @@ export function consoleRelay(settings: Settings) {
     browser.on('error', (err) => log.warn('console browser socket failed', { err }));
 
     const dial = async (token: string, retryWith?: string) => {
-      const url = `${s.host.httpsUrl.replace(/^http/, 'ws')}${SPOKE_CONSOLE_PREFIX}${s.redeemed.capsulId}`;
+      const url = `${s.host.httpsUrl.replace(/^http/, 'ws')}${SPOKE_CONSOLE_PREFIX}${s.redeemed.capsulId}${vnc ? SPOKE_GRAPHICS_SUFFIX : ''}`;
       const ws = new WebSocket(url, {
         ca: settings.tls.ca,
         cert: settings.tls.cert,
@@ -205,6 +217,7 @@ export function consoleRelay(settings: Settings) {
         handshakeTimeout: e.SPOKE_CALL_TIMEOUT_MS,
       });
       spoke = ws;
+      let spokeReason = '';
       ws.on('unexpected-response', (_req, res) => {
         res.resume();
         if (res.statusCode === 401 && retryWith && !finished) return void dial(retryWith);
@@ -219,7 +232,9 @@ export function consoleRelay(settings: Settings) {
           const frame = parseControl(buf.toString('utf8'));
           if (!frame) return finish(CLOSE.gone, `host ${s.host.id} sent a frame that is not a console frame`);
           if (frame.t === 'attached') s.end.attached = true;
-          if (frame.t === 'close') return finish(CLOSE.gone, frame.reason);
+          // The spoke's close follows its reason: the close's code says which kind of end it was.
+          if (frame.t === 'close') return void (spokeReason = frame.reason);
+          if (vnc) return; // the browser's leg of the graphical console is plain RFB (noVNC)
         } else s.end.bytesOut += buf.length;
         if (browser.readyState !== WebSocket.OPEN) return;
         browser.send(buf, { binary: isBinary });
@@ -236,7 +251,9 @@ export function consoleRelay(settings: Settings) {
         }
       });
       ws.on('close', (code, reason) => {
-        if (spoke === ws) finish(CLOSE.gone, reason.toString() || `the console of host ${s.host.id} closed (${code})`);
+        // A console this capsul does not have (the fake driver's screen) is said as such; the rest: gone.
+        const why = spokeReason || reason.toString() || `the console of host ${s.host.id} closed (${code})`;
+        if (spoke === ws) finish(code === CLOSE.unsupported || code === CLOSE.notFound ? code : CLOSE.gone, why);
       });
       ws.on('error', (err) => {
         log.warn('console spoke socket failed', { err });

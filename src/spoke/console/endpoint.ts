@@ -1,15 +1,16 @@
-// The spoke's console WebSocket, /console/<capsul id> on its HTTPS port: only the hub, with this spoke's
+// The spoke's console WebSocket, /console/<capsul id> (serial) and /console/<capsul id>/vnc (graphical) on its
+// HTTPS port: only the hub, with this spoke's
 // HUB_TOKEN (the same check as tRPC's, before anything is attached); the id must match the strict pattern.
 // Frames: src/contract/console.ts. Binary in = keystrokes (bounded, rate-limited); text in = control frames.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE, MAX_DATA_FRAME, MAX_FRAME, parseControl, SPOKE_CONSOLE_PREFIX, type ControlFrame } from '~/contract/console';
+import { CLOSE, MAX_DATA_FRAME, MAX_FRAME, parseControl, SPOKE_CONSOLE_PREFIX, SPOKE_GRAPHICS_SUFFIX, type ControlFrame } from '~/contract/console';
 import { CAPSUL_ID_PATTERN } from '~/contract/ids';
 import type { Logger } from '~/lib/log';
 import { bearerToken, tokenMatches } from '~/lib/tokens';
 import { asBuffer, ByteBudget, closeWith, refuseUpgrade } from '~/lib/ws-upgrade';
-import { HypervisorError, type Hypervisor } from '../hypervisor/types';
+import { HypervisorError, type GraphicsPort, type Hypervisor } from '../hypervisor/types';
 import { ConsoleAttachments } from './attachments';
 
 /** A viewer (the hub's relay) that has this much unsent is too slow: it is closed rather than let it grow. */
@@ -17,6 +18,9 @@ const MAX_VIEWER_BACKLOG = 1024 * 1024;
 /** Keystrokes: a person types a few bytes a second, a paste is a burst. A flood is closed. */
 const INPUT_PER_SECOND = 64 * 1024;
 const INPUT_BURST = 256 * 1024;
+/** The graphical console's input: key and pointer events (a few bytes each, many while the mouse moves). */
+const GRAPHICS_INPUT_PER_SECOND = 256 * 1024;
+const GRAPHICS_INPUT_BURST = 1024 * 1024;
 
 export function consoleEndpoint(hypervisor: Hypervisor, hubToken: string, log: Logger) {
   const attachments = new ConsoleAttachments(hypervisor, log);
@@ -27,9 +31,72 @@ export function consoleEndpoint(hypervisor: Hypervisor, hubToken: string, log: L
     if (!pathname.startsWith(SPOKE_CONSOLE_PREFIX)) return refuseUpgrade(socket, 404, 'not found');
     const token = bearerToken(req.headers.authorization);
     if (!token || !tokenMatches(token, hubToken)) return refuseUpgrade(socket, 401, 'missing or wrong hub token');
-    const id = pathname.slice(SPOKE_CONSOLE_PREFIX.length);
+    let id = pathname.slice(SPOKE_CONSOLE_PREFIX.length);
+    const graphics = id.endsWith(SPOKE_GRAPHICS_SUFFIX);
+    if (graphics) id = id.slice(0, -SPOKE_GRAPHICS_SUFFIX.length);
     if (!CAPSUL_ID_PATTERN.test(id)) return refuseUpgrade(socket, 400, 'a capsul id is "capsul-" and 10 lower-case letters or digits');
-    wss.handleUpgrade(req, socket, head, (ws) => void serve(ws, id));
+    wss.handleUpgrade(req, socket, head, (ws) => void (graphics ? serveGraphics(ws, id) : serve(ws, id)));
+  };
+
+  /**
+   * The graphical console: one VNC connection per viewer (QEMU's server takes several), relayed as it is.
+   * Bounded like the serial line: frames ≤ MAX_DATA_FRAME, the input budget (pointer moves are small and
+   * many), and a viewer that does not read pauses the VNC socket rather than let it grow.
+   */
+  const serveGraphics = async (ws: WebSocket, id: string): Promise<void> => {
+    const viewerLog = log.child({ capsulId: id, console: 'vnc' });
+    const budget = new ByteBudget(GRAPHICS_INPUT_PER_SECOND, GRAPHICS_INPUT_BURST);
+    const early: Buffer[] = [];
+    let port: GraphicsPort | undefined;
+    let paused: NodeJS.Timeout | undefined;
+    ws.on('message', (data, isBinary) => {
+      const buf = asBuffer(data);
+      if (!isBinary) {
+        const frame = parseControl(buf.toString('utf8'));
+        if (!frame) return closeWith(ws, CLOSE.protocol, 'not a console control frame');
+        if (frame.t === 'close') return ws.close(CLOSE.normal, 'closed by the viewer');
+        if (frame.t !== 'resize') return closeWith(ws, CLOSE.protocol, `unexpected ${frame.t} frame`);
+        return;
+      }
+      if (!budget.take(buf.length)) return closeWith(ws, CLOSE.tooFast, 'input flood: more than the console takes');
+      if (port) port.write(buf);
+      else if (early.length < 64) early.push(buf);
+    });
+    ws.on('close', () => {
+      clearInterval(paused);
+      port?.close();
+    });
+    ws.on('error', (err) => viewerLog.warn('graphical console viewer socket failed', { err }));
+    try {
+      const opened = await hypervisor.openGraphics(id);
+      if (ws.readyState !== ws.OPEN) return opened.close();
+      port = opened;
+      ws.send(JSON.stringify({ t: 'attached', capsulId: id, simulated: false, historyBytes: 0, offset: 0 } satisfies ControlFrame));
+      ws.send(JSON.stringify({ t: 'live' } satisfies ControlFrame));
+      opened.onEnd((reason) => closeWith(ws, CLOSE.gone, reason));
+      opened.onData((data) => {
+        if (ws.readyState !== ws.OPEN) return;
+        for (let at = 0; at < data.length; at += MAX_DATA_FRAME) ws.send(data.subarray(at, at + MAX_DATA_FRAME), { binary: true });
+        if (ws.bufferedAmount > MAX_VIEWER_BACKLOG && !paused) {
+          opened.pause();
+          paused = setInterval(() => {
+            if (ws.readyState !== ws.OPEN || ws.bufferedAmount < MAX_VIEWER_BACKLOG / 4) {
+              clearInterval(paused);
+              paused = undefined;
+              opened.resume();
+            }
+          }, 20);
+        }
+      });
+      for (const buf of early.splice(0)) opened.write(buf);
+      viewerLog.info('graphical console viewer attached');
+    } catch (err) {
+      if (err instanceof HypervisorError && err.kind === 'not_found') return closeWith(ws, CLOSE.notFound, `no capsul ${id} on this host`);
+      if (err instanceof HypervisorError && err.kind === 'unsupported') return closeWith(ws, CLOSE.unsupported, err.message);
+      if (err instanceof HypervisorError) return closeWith(ws, CLOSE.gone, err.message);
+      viewerLog.error('graphical console attach failed', { err });
+      closeWith(ws, CLOSE.gone, 'the graphical console could not be attached');
+    }
   };
 
   const serve = async (ws: WebSocket, id: string): Promise<void> => {

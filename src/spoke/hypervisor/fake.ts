@@ -10,7 +10,7 @@ import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
 import type { Logger } from '~/lib/log';
 import { BootLogRing } from '../console/ring';
 import { SimulatedSerial } from '../console/simulated-serial';
-import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress, type SerialPort } from './types';
+import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress, type SerialPort, type GraphicsPort } from './types';
 
 /** How much of each fake capsul's boot log is kept (between this and twice this, on disk). */
 const FAKE_LOG_BYTES = 256 * 1024;
@@ -198,6 +198,12 @@ export class FakeHypervisor implements Hypervisor {
       onEnd: (listener) => void (endListener = listener),
       close: () => end('closed'),
     };
+  }
+
+  /** Said plainly: no VM runs behind a fake capsul, so there is no screen to show. */
+  async openGraphics(id: string): Promise<GraphicsPort> {
+    if (!this.vms.has(id)) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
+    throw new HypervisorError('the fake driver has no graphical console (no VM runs behind a fake capsul); its serial console is simulated', 'unsupported');
   }
 
   async serialHistory(id: string, max: number): Promise<Buffer> {

@@ -34,6 +34,17 @@ export type SerialPort = {
   close(): void;
 };
 
+/** A connection to the capsul's graphical console (QEMU's VNC server on a local Unix socket): RFB bytes. */
+export type GraphicsPort = {
+  write(data: Buffer): void;
+  onData(listener: (data: Buffer) => void): void;
+  onEnd(listener: (reason: string) => void): void;
+  /** Stops reading (the viewer is behind) and starts again. */
+  pause(): void;
+  resume(): void;
+  close(): void;
+};
+
 export interface Hypervisor {
   readonly driver: DriverName;
   /** Memory and disk this host can still give to new capsuls (before the spoke's own reservations). */
@@ -64,6 +75,12 @@ export interface Hypervisor {
    * it is not running (no port to open). The port's `history` holds up to `historyMax` bytes of boot log.
    */
   openSerial(id: string, historyMax: number): Promise<SerialPort>;
+  /**
+   * Connects to the capsul's graphical console (one connection per viewer: QEMU's VNC server takes several).
+   * HypervisorError `not_found`, `precondition` (not running, or no graphics in its domain), `unsupported`
+   * (the fake driver has none).
+   */
+  openGraphics(id: string): Promise<GraphicsPort>;
   /** The last `max` bytes of the capsul's boot log (what its serial port printed, across reboots); empty if none. */
   serialHistory(id: string, max: number): Promise<Buffer>;
   /** Idempotent: a capsul that is not there is already destroyed. */
@@ -78,7 +95,7 @@ export class HypervisorError extends Error {
   override name = 'HypervisorError';
   constructor(
     message: string,
-    readonly kind: 'not_found' | 'precondition' | 'failed' | 'unavailable' = 'failed',
+    readonly kind: 'not_found' | 'precondition' | 'failed' | 'unavailable' | 'unsupported' = 'failed',
   ) {
     super(message);
   }

@@ -12,7 +12,7 @@ import { fileName, type CapsulDetail, type CreateInput, type ImageFiles } from '
 import type { Env } from '~/env';
 import { errorMessage, type Logger } from '~/lib/log';
 import { tailFiles } from '../../console/ring';
-import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress, type SerialPort } from '../types';
+import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress, type SerialPort, type GraphicsPort } from '../types';
 import { buildSeedIso } from './cloud-init';
 import { CommandError, qemuImg, virshRunner, type Runner } from './commands';
 import { domainXml, type Nic } from './domain-xml';
@@ -437,6 +437,17 @@ export class LibvirtHypervisor implements Hypervisor {
     }
   }
 
+  async openGraphics(id: string): Promise<GraphicsPort> {
+    assertCapsulId(id);
+    const state = await this.domstate(id);
+    if (state === null) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
+    if (toVmState(state) !== 'running') throw new HypervisorError(`capsul ${id} is ${toVmState(state)}: its screen shows once it runs`, 'precondition');
+    // libvirt picks the socket's path at each start (<listen type="socket"/>): read it from the live XML.
+    const socketPath = vncSocketPath(await this.virsh(['dumpxml', id]));
+    if (!socketPath) throw new HypervisorError(`capsul ${id} has no graphical console on a local socket (a domain defined before consoles existed: it needs redefining)`, 'precondition');
+    return connectGraphics(socketPath);
+  }
+
   async serialHistory(id: string, max: number): Promise<Buffer> {
     assertCapsulId(id);
     return tailFiles(this.paths(id).consoleLogs, max);
@@ -494,6 +505,46 @@ function connectSerial(socketPath: string, readHistory: () => Buffer): Promise<S
         // Always drained (VIRT.md: a client that does not read stalls the guest's serial output, and its log).
         onData: (listener) => void socket.on('data', listener).resume(),
         onEnd: (listener) => void (endListener = listener),
+        close: () => end('closed'),
+      });
+    });
+  });
+}
+
+/** The VNC server's Unix socket in a live domain XML (`<graphics type='vnc' socket='…'>`, or its `<listen type='socket' socket='…'>`). */
+export function vncSocketPath(xml: string): string | null {
+  const graphics = /<graphics\b[^>]*\btype=['"]vnc['"][^>]*>([\s\S]*?)<\/graphics>|<graphics\b[^>]*\btype=['"]vnc['"][^>]*\/>/.exec(xml);
+  if (!graphics) return null;
+  const attr = (tag: string) => /\bsocket=['"]([^'"]+)['"]/.exec(tag)?.[1] ?? null;
+  const listen = graphics[1] ? /<listen\b[^>]*\btype=['"]socket['"][^>]*>/.exec(graphics[1]) : null;
+  const path = (listen ? attr(listen[0]) : null) ?? attr(graphics[0].slice(0, graphics[0].indexOf('>') + 1));
+  return path ? path.replace(/&amp;/g, '&').replace(/&apos;/g, "'").replace(/&quot;/g, '"') : null;
+}
+
+/** Connects to QEMU's VNC server on its Unix socket: raw RFB bytes, both ways. */
+function connectGraphics(socketPath: string): Promise<GraphicsPort> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    socket.once('error', (err) => reject(new HypervisorError(`the graphical console cannot be reached: ${err.message}`, 'failed')));
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      socket.pause();
+      let endListener: (reason: string) => void = () => {};
+      let ended = false;
+      const end = (reason: string) => {
+        if (ended) return;
+        ended = true;
+        socket.destroy();
+        endListener(reason);
+      };
+      socket.on('error', (err) => end(`the graphical console's socket failed: ${err.message}`));
+      socket.on('close', () => end("the capsul's graphical console closed (it stopped?)"));
+      resolve({
+        write: (data) => void socket.write(data),
+        onData: (listener) => void socket.on('data', listener).resume(),
+        onEnd: (listener) => void (endListener = listener),
+        pause: () => void socket.pause(),
+        resume: () => void socket.resume(),
         close: () => end('closed'),
       });
     });

@@ -12,7 +12,7 @@ import { StateBadge } from '~/components/state-badge';
 import type { VmCommand } from '~/contract/capsul';
 import { createStep, type CreateStep } from '~/contract/hub';
 import { useTRPC } from '~/trpc/react';
-import { SerialConsole } from './serial-console';
+import { ConsoleCard } from './console-card';
 
 const COMMANDS: { command: VmCommand; label: string; doing: string; when: (state: string) => boolean }[] = [
   { command: 'start', label: 'Start', doing: 'starting', when: (s) => s === 'stopped' || s === 'crashed' },
@@ -233,7 +233,7 @@ export function CapsulDetail({ id }: { id: string }) {
           </section>
         )}
       </div>
-      {gone ? null : <SerialConsole id={id} />}
+      {gone ? null : <ConsoleCard id={id} />}
 
       <h2>Operations</h2>
       {operations.data?.length ? (

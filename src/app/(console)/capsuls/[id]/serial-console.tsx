@@ -56,11 +56,19 @@ export function SerialConsole({ id }: { id: string }) {
   }, [open, id]);
 
   return (
-    <section className="card" aria-labelledby="console" style={{ marginTop: '1rem' }}>
+    <div role="tabpanel" aria-label="Serial console">
       <div className="header-row">
-        <h2 id="console" style={{ marginTop: 0 }}>
-          Console
-        </h2>
+        <p className="muted small" data-testid="console-status" aria-live="polite" style={{ margin: 0 }}>
+          {status.kind === 'closed'
+            ? 'The first serial port, in your browser: for a capsul whose network or SSH is broken.'
+            : status.kind === 'live'
+              ? `Attached.${status.simulated ? ' This is the fake driver’s simulated console, not a real VM.' : ''}`
+              : status.kind === 'reconnecting'
+                ? `Reconnecting… (${status.message ?? ''})`
+                : status.kind === 'ended'
+                  ? `Closed: ${status.message ?? ''}`
+                  : 'Connecting…'}
+        </p>
         {open ? (
           <button type="button" className="secondary" onClick={() => (setOpen(false), setStatus({ kind: 'closed' }))}>
             Close console
@@ -71,18 +79,7 @@ export function SerialConsole({ id }: { id: string }) {
           </button>
         )}
       </div>
-      <p className="muted small" data-testid="console-status" aria-live="polite">
-        {status.kind === 'closed'
-          ? 'The first serial port, in your browser: for a capsul whose network or SSH is broken.'
-          : status.kind === 'live'
-            ? `Attached.${status.simulated ? ' This is the fake driver’s simulated console, not a real VM.' : ''}`
-            : status.kind === 'reconnecting'
-              ? `Reconnecting… (${status.message ?? ''})`
-              : status.kind === 'ended'
-                ? `Closed: ${status.message ?? ''}`
-                : 'Connecting…'}
-      </p>
-      {open ? <div ref={box} data-testid="serial-console" style={{ minHeight: '28rem' }} /> : null}
-    </section>
+      {open ? <div ref={box} data-testid="serial-console" style={{ minHeight: '28rem', marginTop: '0.5rem' }} /> : null}
+    </div>
   );
 }

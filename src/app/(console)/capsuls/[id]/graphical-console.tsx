@@ -1,0 +1,96 @@
+'use client';
+// The capsul's screen in the browser: noVNC (@novnc/novnc) on the hub's /console WebSocket with a `vnc`
+// ticket. The hub relays RFB bytes to the spoke, which connects to QEMU's VNC server on a local Unix socket;
+// no VNC port is open anywhere. Ctrl-Alt-Del is a button (the browser keeps that chord for itself). The fake
+// driver has no screen: the spoke says so, and the close reason is shown as it is.
+import { useMutation } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import { TICKET_PARAM } from '~/contract/console';
+import { useTRPC } from '~/trpc/react';
+
+type Rfb = { sendCtrlAltDel(): void; disconnect(): void; scaleViewport: boolean; addEventListener(type: string, listener: (e: Event & { detail?: { clean?: boolean; reason?: string } }) => void): void };
+type Status = { kind: 'closed' | 'connecting' | 'live' | 'ended'; message?: string };
+
+export function GraphicalConsole({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const ticket = useMutation(trpc.console.ticket.mutationOptions());
+  const mint = useRef(ticket.mutateAsync);
+  useEffect(() => {
+    mint.current = ticket.mutateAsync;
+  });
+  const box = useRef<HTMLDivElement>(null);
+  const rfb = useRef<Rfb | null>(null);
+  const [open, setOpen] = useState(false);
+  const [status, setStatus] = useState<Status>({ kind: 'closed' });
+
+  useEffect(() => {
+    if (!open || !box.current) return;
+    let stopped = false;
+    let ws: WebSocket | undefined;
+    void (async () => {
+      setStatus({ kind: 'connecting' });
+      let minted;
+      try {
+        minted = await mint.current({ id, kind: 'vnc' });
+      } catch (err) {
+        return setStatus({ kind: 'ended', message: (err as Error).message });
+      }
+      const { default: RFB } = (await import('@novnc/novnc')) as { default: new (target: HTMLElement, socket: WebSocket, options?: object) => Rfb };
+      if (stopped || !box.current) return;
+      // Our own WebSocket, so its close reason (the spoke's, e.g. the fake driver's "no graphical console")
+      // can be shown; noVNC takes an open-or-opening socket as well as a URL.
+      ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${minted.path}?${TICKET_PARAM}=${minted.ticket}`);
+      ws.binaryType = 'arraybuffer';
+      let reason = '';
+      ws.addEventListener('close', (e) => (reason = e.reason));
+      const view = new RFB(box.current, ws, { shared: true });
+      view.scaleViewport = true;
+      rfb.current = view;
+      view.addEventListener('connect', () => !stopped && setStatus({ kind: 'live' }));
+      view.addEventListener('disconnect', () => {
+        rfb.current = null;
+        // The close event comes with (or just before) noVNC's disconnect; give it a turn to arrive.
+        setTimeout(() => !stopped && setStatus({ kind: 'ended', message: reason || 'the connection was lost' }), 50);
+      });
+    })();
+    return () => {
+      stopped = true;
+      rfb.current?.disconnect();
+      rfb.current = null;
+      ws?.close(1000);
+    };
+  }, [open, id]);
+
+  return (
+    <div role="tabpanel" aria-label="Graphical console">
+      <div className="header-row">
+        <p className="muted small" data-testid="vnc-status" aria-live="polite" style={{ margin: 0 }}>
+          {status.kind === 'closed'
+            ? 'The VGA screen, in your browser: for a guest with no serial console.'
+            : status.kind === 'live'
+              ? 'Attached to the screen.'
+              : status.kind === 'ended'
+                ? `Closed: ${status.message ?? ''}`
+                : 'Connecting…'}
+        </p>
+        <div style={{ display: 'flex', gap: '0.5rem' }}>
+          {open ? (
+            <>
+              <button type="button" className="secondary" disabled={status.kind !== 'live'} onClick={() => rfb.current?.sendCtrlAltDel()}>
+                Send Ctrl-Alt-Del
+              </button>
+              <button type="button" className="secondary" onClick={() => (setOpen(false), setStatus({ kind: 'closed' }))}>
+                Close screen
+              </button>
+            </>
+          ) : (
+            <button type="button" onClick={() => setOpen(true)}>
+              Open screen
+            </button>
+          )}
+        </div>
+      </div>
+      {open ? <div ref={box} data-testid="vnc-console" style={{ height: '30rem', marginTop: '0.5rem', background: '#000' }} /> : null}
+    </div>
+  );
+}
