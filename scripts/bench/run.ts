@@ -16,12 +16,13 @@ import { createTestDatabase } from '../../test/support/postgres';
 import { startPrivatePostgres } from '../../test/support/private-postgres';
 import { allOnline, startHubProcess, startSpokeProcess, type Hub, type SpokeHandle } from '../../test/support/processes';
 import { makeTestTls, type TestTls } from '../../test/support/tls';
+import { benchConsole } from './console';
 import { median, p99, row, TABLE_HEAD, type Figure } from './stats';
 
 const quick = process.argv.includes('--quick');
 const N = quick
-  ? { iterations: 20, burst: 50, burstSpokes: 5, fanOutSpokes: [1, 5], deadIterations: 3, renders: 5, capsuls: 200 }
-  : { iterations: 200, burst: 500, burstSpokes: 5, fanOutSpokes: [1, 10, 50], deadIterations: 10, renders: 30, capsuls: 1000 };
+  ? { iterations: 20, burst: 50, burstSpokes: 5, fanOutSpokes: [1, 5], deadIterations: 3, renders: 5, capsuls: 200, keystrokes: 50, consoleBytes: 1024 * 1024, consoleRounds: 2 }
+  : { iterations: 200, burst: 500, burstSpokes: 5, fanOutSpokes: [1, 10, 50], deadIterations: 10, renders: 30, capsuls: 1000, keystrokes: 1000, consoleBytes: 10 * 1024 * 1024, consoleRounds: 5 };
 const DEADLINE = 1000;
 const FAKE = { FAKE_MEMORY_MB: '100000000', FAKE_DISK_GB: '100000000', FAKE_CREATE_MS: '50' };
 
@@ -200,6 +201,10 @@ async function main() {
     server.pathname = '/postgres';
     await claimsAndConsole((await createTestDatabase(server.toString())).url, tls);
     await fanOuts((await createTestDatabase(server.toString())).url, tls);
+    say('serial console: keystroke echo and throughput, through the hub vs direct');
+    const consoleRun = await benchConsole((await createTestDatabase(server.toString())).url, tls, { keystrokes: N.keystrokes, bytes: N.consoleBytes, rounds: N.consoleRounds });
+    figures.push(...consoleRun.figures);
+    notes.push(...consoleRun.notes);
   } finally {
     await db.stop();
   }

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { execa } from 'execa';
 import { WebSocket } from 'ws';
 import { CLOSE, HUB_CONSOLE_PATH, parseControl, TICKET_PARAM } from '~/contract/console';
+import { consoleFigures } from '../../scripts/bench/console';
 import { connectConsole, type ConsoleStatus, type SocketLike } from '~/contract/console-client';
 import { signIn, type Session } from '../support/accounts';
 import { createTestDatabase } from '../support/postgres';
@@ -233,6 +234,16 @@ describe('serial console through the hub (fake driver)', () => {
     assert.equal(r.exitCode, 0, err);
     assert.match(err, /simulated console/);
     await until('the CLI session recorded', async () => (await sql.query(`SELECT 1 FROM "Operation" WHERE kind = 'console' AND actor = 'cli' AND state = 'completed'`)).rowCount);
+  });
+
+  test("the bench's console step runs (small numbers): keystroke echo through the hub and direct, and 2 MiB of `yes` both ways with nothing lost", async () => {
+    const { capsulId: benchId } = await alice.client.capsul.create.mutate({ image: 'debian-12', size: 'nano' });
+    await until(`${benchId} running`, async () => (await alice.client.capsul.byId.query({ id: benchId })).state === 'running');
+    const r = await consoleFigures({ hub, spoke, session: alice, capsulId: benchId, ca }, { keystrokes: 30, bytes: 2 * 1024 * 1024, rounds: 1 });
+    assert.equal(r.figures.length, 2);
+    assert.equal(r.figures[0]!.samples.length, 30);
+    assert.ok(r.figures.every((f) => f.samples.every((v) => v > 0) && f.floor.every((v) => v > 0)));
+    assert.match(r.notes[0]!, /MiB\/s through the hub/);
   });
 
   test('signing out everywhere closes that account’s open consoles at once (not at the 15 s re-check); another account’s stays', async () => {

@@ -250,3 +250,29 @@ describe("the VNC socket's path in a live domain XML", () => {
     assert.equal(vncSocketPath(`<domain><devices><serial type='unix'/></devices></domain>`), null);
   });
 });
+
+describe('the simulated console prints in bulk (for the bench)', () => {
+  test('yes | head -c 100k prints exactly that, then the prompt; waits while the viewers are behind; Ctrl-C stops a plain yes', async () => {
+    const ring = new BootLogRing(path.join(await tmp(), `${ID}.log`), 4096);
+    const serial = new SimulatedSerial(ID, ring);
+    let out = '';
+    serial.attach((d) => (out += d.toString('latin1')));
+    let behind = true;
+    serial.congested = () => behind;
+    serial.input(Buffer.from('yes | head -c 100k\r'));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(out, 'yes | head -c 100k\r\n', 'nothing while the viewers are behind');
+    behind = false;
+    for (let i = 0; i < 200 && !out.endsWith(':~# '); i++) await new Promise((r) => setTimeout(r, 5));
+    const body = out.slice('yes | head -c 100k\r\n'.length, -`root@${ID}:~# `.length);
+    assert.equal(body.length, 100 * 1024);
+    assert.match(body, /^(y\n)+$/);
+    out = '';
+    serial.input(Buffer.from('yes\r'));
+    await new Promise((r) => setTimeout(r, 20));
+    serial.input(Buffer.from('\x03'));
+    for (let i = 0; i < 100 && !out.endsWith(':~# '); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.match(out, /y\n\^C\r\nroot@/);
+    assert.ok(ring.bytes <= 2 * 4096, 'the ring stays bounded');
+  });
+});

@@ -12,6 +12,8 @@ import { HypervisorError, type Hypervisor, type SerialPort } from '../hypervisor
 
 export type Viewer = {
   send(data: Buffer): void;
+  /** Bytes sent to it and not yet written out (its socket's buffer). */
+  backlog?(): number;
   /** The port went away; the viewer is told why and closed. */
   end(reason: string): void;
 };
@@ -36,6 +38,8 @@ export type Joined = {
   write: (data: Buffer) => void;
   leave: () => void;
 };
+
+const CONGESTED_BYTES = 256 * 1024;
 
 export class ConsoleAttachments {
   private readonly attached = new Map<string, Promise<Attachment>>();
@@ -119,6 +123,8 @@ export class ConsoleAttachments {
       }
       for (const viewer of attachment.viewers) viewer.send(data);
     });
+    // Behind: a viewer with more than this unsent (a simulated bulk print waits; a real line is slower than this).
+    port.setCongestion?.(() => [...attachment.viewers].some((v) => (v.backlog?.() ?? 0) > CONGESTED_BYTES));
     port.onEnd((reason) => {
       attachment.ended = reason;
       const current = this.attached.get(id);

@@ -137,7 +137,7 @@ export function consoleEndpoint(hypervisor: Hypervisor, hubToken: string, log: L
     };
     try {
       // Join first: the attachment hands back the history up to this viewer's first live byte (attachments.ts).
-      const joined = await attachments.join(id, { send, end: (reason) => closeWith(ws, CLOSE.gone, reason) });
+      const joined = await attachments.join(id, { send, backlog: () => ws.bufferedAmount, end: (reason) => closeWith(ws, CLOSE.gone, reason) });
       leave = joined.leave;
       write = joined.write;
       if (ws.readyState !== ws.OPEN) return leave();

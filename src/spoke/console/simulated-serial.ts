@@ -6,6 +6,17 @@
 import type { BootLogRing } from './ring';
 
 const MAX_LINE = 1024;
+/** `yes | head -c N`: at most this much (the bench's throughput run prints 10 MiB). */
+const MAX_YES = 64 * 1024 * 1024;
+const YES_CHUNK = 16 * 1024;
+
+/** `10M`, `64k`, `1000`: bytes. */
+function parseSize(text: string): number | null {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(text);
+  if (!m) return null;
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * unit;
+}
 
 export class SimulatedSerial {
   private line = '';
@@ -16,6 +27,11 @@ export class SimulatedSerial {
     readonly id: string,
     readonly ring: BootLogRing,
   ) {}
+
+  /** Whether the attachment's viewers are behind (a bulk print waits for them, as a real UART would). */
+  congested: () => boolean = () => false;
+  /** A bulk print (`yes`) in progress: keys other than Ctrl-C wait. */
+  private bulk: { stop: boolean } | undefined;
 
   /** What the serial line prints goes to the ring and to the one attachment, if there is one. */
   attach(listener: (data: Buffer) => void): () => void {
@@ -42,7 +58,13 @@ export class SimulatedSerial {
 
   /** Keystrokes from the viewers. */
   input(data: Buffer): void {
-    for (const ch of data.toString('latin1')) this.key(ch);
+    for (const ch of data.toString('latin1')) {
+      if (this.bulk) {
+        if (ch === '\x03') this.bulk.stop = true;
+        continue;
+      }
+      this.key(ch);
+    }
   }
 
   private key(ch: string): void {
@@ -65,8 +87,7 @@ export class SimulatedSerial {
       this.print('\r\n');
       const line = this.line;
       this.line = '';
-      this.run(line.trim());
-      this.prompt();
+      if (this.run(line.trim()) !== 'later') this.prompt();
       return;
     }
     this.lastWasCr = false;
@@ -90,8 +111,15 @@ export class SimulatedSerial {
 
   private lastWasCr = false;
 
-  private run(line: string): void {
+  private run(line: string): 'later' | void {
     if (!line) return;
+    const yes = /^yes(?:\s*\|\s*head\s+-c\s*(\S+))?$/.exec(line);
+    if (yes) {
+      const size = yes[1] === undefined ? MAX_YES : parseSize(yes[1]);
+      if (size === null) return void this.print(`head: invalid number of bytes: '${yes[1]!.slice(0, 32)}'\r\n`);
+      void this.yes(Math.min(size, MAX_YES));
+      return 'later';
+    }
     const [command = '', ...args] = line.split(/\s+/);
     const out = (text: string) => this.print(`${text}\r\n`);
     switch (command) {
@@ -104,10 +132,31 @@ export class SimulatedSerial {
       case 'uname':
         return out('Capsul-simulated-console');
       case 'help':
-        return out('simulated console (fake driver): hostname, echo, whoami, uname, help');
+        return out('simulated console (fake driver): hostname, echo, whoami, uname, yes [| head -c N], help');
       default:
         return out(`sh: ${command.slice(0, 64)}: not found (simulated console; try help)`);
     }
+  }
+
+  /** `y\n` until `size` bytes are out or Ctrl-C, in chunks, waiting while the viewers are behind. */
+  private async yes(size: number): Promise<void> {
+    const bulk = { stop: false };
+    this.bulk = bulk;
+    const chunk = Buffer.from('y\n'.repeat(YES_CHUNK / 2), 'latin1');
+    let left = size;
+    while (left > 0 && !bulk.stop) {
+      if (this.congested()) {
+        await new Promise((r) => setTimeout(r, 2));
+        continue;
+      }
+      const n = Math.min(left, chunk.length);
+      this.print(chunk.subarray(0, n));
+      left -= n;
+      await new Promise((r) => setImmediate(r));
+    }
+    this.bulk = undefined;
+    if (bulk.stop) this.print('^C\r\n');
+    this.prompt();
   }
 
   private prompt(): void {
@@ -115,8 +164,8 @@ export class SimulatedSerial {
   }
 
   /** Prints on the line (also used by the fake driver for its power messages). */
-  print(text: string): void {
-    const data = Buffer.from(text, 'latin1');
+  print(text: string | Buffer): void {
+    const data = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
     this.ring.append(data);
     this.listener?.(data);
   }

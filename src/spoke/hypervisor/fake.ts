@@ -196,7 +196,11 @@ export class FakeHypervisor implements Hypervisor {
         for (const data of waiting.splice(0)) listener(data);
       },
       onEnd: (listener) => void (endListener = listener),
-      close: () => end('closed'),
+      setCongestion: (congested) => void (serial.congested = congested),
+      close: () => {
+        serial.congested = () => false;
+        end('closed');
+      },
     };
   }
 

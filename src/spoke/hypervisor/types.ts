@@ -31,6 +31,11 @@ export type SerialPort = {
   onData(listener: (data: Buffer) => void): void;
   /** The port went away (the guest stopped, the socket closed); called once. */
   onEnd(listener: (reason: string) => void): void;
+  /**
+   * Told when the viewers are behind. A real port ignores it (the attachment always drains QEMU's socket,
+   * whose line is slow); the simulated one holds a bulk print until they catch up.
+   */
+  setCongestion?(congested: () => boolean): void;
   close(): void;
 };
 
