@@ -6,6 +6,9 @@
 // spoke does not have. Oversized frames and garbage close the session with a reason; both ends live on.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TRPCClientError } from '@trpc/client';
 import pg from 'pg';
@@ -268,6 +271,32 @@ describe('serial console through the hub (fake driver)', () => {
     // The session's end is recorded with the reason.
     const row = await until('recorded', async () => (await sql.query(`SELECT h.result FROM "Operation" o JOIN "HostOperation" h ON h."operationId" = o.id WHERE o.kind = 'console' AND o."capsulId" = $1 AND o.state = 'completed'`, [own.capsulId])).rows[0]);
     assert.match(row.result.reason, /signed out/);
+  });
+
+  test('signing out everywhere on another hub (same database) closes the console held by this one at once: the change feed carries it', async () => {
+    const other = await startHubProcess({
+      databaseUrl: database.url,
+      tls,
+      name: 'hub-b',
+      env: { RECONCILE_PERIOD_MS: '3600000' },
+      same: { hubSecret: hub.hubSecret, adminToken: hub.adminToken, dataDir: await mkdtemp(path.join(os.tmpdir(), 'capsul-hub-b-')) },
+    });
+    try {
+      const dave = await signIn(hub, tls, 'dave@example.com');
+      const daveOnB = await signIn(other, tls, 'dave@example.com');
+      const own = await dave.client.capsul.create.mutate({ image: 'debian-12', size: 'nano' });
+      await until(`${own.capsulId} running`, async () => (await dave.client.capsul.byId.query({ id: own.capsulId })).state === 'running');
+      const c = await hubConsole((await dave.client.console.ticket.mutate({ id: own.capsulId })).ticket, dave);
+      await until('live', async () => c.controls.some((f) => (f as { t?: string }).t === 'live'));
+      const t0 = Date.now();
+      await daveOnB.client.auth.logout.mutate({ everywhere: true });
+      const closed = await c.closed;
+      const ms = Date.now() - t0;
+      assert.equal(closed.code, CLOSE.refused, closed.reason);
+      assert.ok(ms < 5000, `closed ${ms} ms after the sign-out on the other hub (the re-check alone would take up to 15 s)`);
+    } finally {
+      await other.proc.stop();
+    }
   });
 
   test('a spoke restart while a console is open: the viewer says "reconnecting", mints a fresh ticket and is attached again, with the boot log kept on disk', async () => {
