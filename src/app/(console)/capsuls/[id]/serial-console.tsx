@@ -29,12 +29,33 @@ export function SerialConsole({ id }: { id: string }) {
     const encoder = new TextEncoder();
 
     void (async () => {
-      const { Terminal } = await import('@xterm/xterm');
+      const [{ Terminal }, { FitAddon }] = await Promise.all([import('@xterm/xterm'), import('@xterm/addon-fit')]);
       if (stopped || !box.current) return;
       const term = new Terminal({ cols: 100, rows: 30, convertEol: false, scrollback: 5000, fontSize: 14 });
+      // The terminal fills its box and follows the window's size; each new size is sent as `resize`.
+      const fit = new FitAddon();
+      term.loadAddon(fit);
       term.open(box.current);
+      fit.fit();
+      const observer = new ResizeObserver(() => fit.fit());
+      observer.observe(box.current);
+      // Copy and paste: Ctrl-Shift-C / Ctrl-Shift-V (Ctrl-C stays the guest's interrupt); the browser's own
+      // paste (menu, middle click) works as well.
+      term.attachCustomKeyEventHandler((e) => {
+        if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
+        if (e.code === 'KeyC') {
+          const selected = term.getSelection();
+          if (selected) void navigator.clipboard?.writeText(selected).catch(() => {});
+          return false;
+        }
+        if (e.code === 'KeyV') {
+          void navigator.clipboard?.readText().then((text) => term.paste(text)).catch(() => {});
+          return false;
+        }
+        return true;
+      });
       term.focus();
-      disposers.push(() => term.dispose());
+      disposers.push(() => observer.disconnect(), () => term.dispose());
       const client = connectConsole({
         mint: () => mint.current({ id, kind: 'serial' }),
         // The DOM's MessageEvent is more than the loop reads ({ data }).
@@ -60,7 +81,7 @@ export function SerialConsole({ id }: { id: string }) {
       <div className="header-row">
         <p className="muted small" data-testid="console-status" aria-live="polite" style={{ margin: 0 }}>
           {status.kind === 'closed'
-            ? 'The first serial port, in your browser: for a capsul whose network or SSH is broken.'
+            ? 'The first serial port, in your browser: for a capsul whose network or SSH is broken. Copy and paste: Ctrl-Shift-C, Ctrl-Shift-V.'
             : status.kind === 'live'
               ? `Attached.${status.simulated ? ' This is the fake driver’s simulated console, not a real VM.' : ''}`
               : status.kind === 'reconnecting'
