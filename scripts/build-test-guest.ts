@@ -13,7 +13,9 @@ export const TEST_GUEST = {
   file: 'capsul-test-guest.qcow2',
   kernel: 'capsul-test-guest-vmlinuz',
   initrd: 'capsul-test-guest-initrd.gz',
-  cmdline: 'console=ttyS0 panic=1 quiet',
+  // tty0 first and ttyS0 last: the kernel writes to both (the screen is not blank), init's output goes to the
+  // serial line (the last console=), which is the boot log.
+  cmdline: 'console=tty0 console=ttyS0 panic=1 quiet',
 };
 
 // Loaded in this order by init.sh (each after its dependencies; resolved from the modules' own modinfo).

@@ -2,6 +2,8 @@
 # PID 1 of the Capsul test guest (busybox only). It reads the cloud-init NoCloud seed, takes a DHCP lease,
 # counts its boots in a marker on its own disk, and serves over HTTP what it found:
 #   /hostname  /keys (the ssh_authorized_keys, one per line)  /boot (the boot count)  /marker
+# Its serial line (ttyS0) and its screen (tty1) each get a root shell without a password, for the console
+# tests: a test guest, never an image to offer anyone.
 export PATH=/bin
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev /tmp /seed /www /etc
@@ -87,4 +89,12 @@ ip link set eth0 up
 httpd -p 80 -h /www
 until udhcpc -i eth0 -s /bin/dhcp-event -t 10 -T 1 -A 1 -b -x hostname:"$name"; do say "no DHCP lease yet; retrying"; sleep 1; done
 say "ready"
+
+# Shells for the consoles: busybox getty without a login prompt, started again whenever the shell exits.
+# ttyS0 is the serial console (its output is also the boot log); tty1 is the VGA screen (noVNC).
+serial_shell() { while true; do getty -n -l /bin/sh 115200 "$1" "$2"; sleep 0.2; done; }
+printf '\n%s: Capsul test guest, boot %s, address %s\n' "$name" "$boots" "$(cat /www/ipv4 2>/dev/null)" > /dev/tty1 2>/dev/null
+serial_shell ttyS0 vt100 &
+[ -c /dev/tty1 ] && serial_shell tty1 linux &
+say "console shells on ttyS0 and tty1"
 while true; do sleep 3600; done

@@ -98,7 +98,7 @@ describe('libvirt driver, real guests', () => {
 
     // The files the capsul is made of.
     const files = (await readdir(disks)).filter((f) => f.startsWith(id)).sort();
-    assert.deepEqual(files, [`${id}-seed.iso`, `${id}.console.log`, `${id}.qcow2`, `${id}.xml`]);
+    assert.deepEqual(files, [`${id}-seed.iso`, `${id}.console.log`, `${id}.console.sock`, `${id}.qcow2`, `${id}.xml`]);
 
     // stop (ACPI): the spoke answers stopped or shutting_down; libvirt soon says shut off.
     const stop = await hub.admin.capsul.setState.mutate({ id, command: 'stop' });
@@ -131,7 +131,7 @@ describe('libvirt driver, real guests', () => {
       assert.match(metrics, new RegExp(`^capsul_spoke_command_seconds_count\\{binary="virsh",command="${command}"\\} [1-9]\\d*$`, 'm'), command);
     }
     assert.match(metrics, /^capsul_spoke_command_seconds_count\{binary="qemu-img",command="create"\} [1-9]/m);
-    assert.deepEqual((await readdir(disks)).filter((f) => f.startsWith(id)), [], 'no overlay, no seed, no XML, no console log');
+    assert.deepEqual((await readdir(disks)).filter((f) => f.startsWith(id)), [], 'no overlay, no seed, no XML, no console socket or log');
   });
 
   test('two capsuls created at once both boot and get their own address', async () => {

@@ -66,3 +66,43 @@ describe('cloud-init NoCloud seed', () => {
     );
   });
 });
+
+describe('a domain defined before the consoles existed', () => {
+  // What `virsh dumpxml --inactive` gives for a domain the earlier XML defined (serial to a plain file).
+  const old = `<domain type='qemu'>
+  <name>capsul-abcdefghij</name>
+  <devices>
+    <disk type='file' device='disk'><source file='/d/capsul-abcdefghij.qcow2'/><target dev='vda' bus='virtio'/></disk>
+    <serial type='file'>
+      <source path='/d/capsul-abcdefghij.console.log'/>
+      <target type='isa-serial' port='0'>
+        <model name='isa-serial'/>
+      </target>
+    </serial>
+    <console type='file'>
+      <source path='/d/capsul-abcdefghij.console.log'/>
+      <target type='serial' port='0'/>
+    </console>
+    <input type='mouse' bus='ps2'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+`;
+
+  test('gets the serial socket with its log, VNC on a socket and a VGA device; the rest stays; a current one is left alone', async () => {
+    const { withConsoles } = await import('~/spoke/hypervisor/libvirt/domain-xml');
+    const upgraded = withConsoles(old, spec)!;
+    assert.ok(upgraded);
+    assert.doesNotMatch(upgraded, /type='file'>\s*<source path/);
+    assert.match(upgraded, /<serial type="unix">\s*<source mode="bind" path="\/d\/capsul-abcdefghij.console.sock"\/>\s*<log file="\/d\/capsul-abcdefghij.console.log" append="on"\/>/);
+    assert.match(upgraded, /<console type="unix">/);
+    assert.match(upgraded, /<graphics type="vnc">\s*<listen type="socket"\/>\s*<\/graphics>/);
+    assert.match(upgraded, /<video>\s*<model type="vga"\/>/);
+    assert.match(upgraded, /<disk type='file' device='disk'>/);
+    assert.match(upgraded, /<memballoon model='none'\/>/);
+    assert.equal((upgraded.match(/<serial/g) ?? []).length, 1);
+    assert.equal((upgraded.match(/<console/g) ?? []).length, 1);
+    assert.equal(withConsoles(upgraded, spec), null, 'once is enough');
+    assert.equal(withConsoles(domainXml(spec), spec), null, 'a domain this branch defined has them already');
+  });
+});

@@ -82,6 +82,20 @@ export function domainXml(spec: DomainSpec): string {
     'bridge' in spec.nic ? `      <source bridge="${e(spec.nic.bridge)}"/>` : `      <source network="${e(spec.nic.network)}"/>`,
     '      <model type="virtio"/>',
     '    </interface>',
+    ...serialXml(spec),
+    ...GRAPHICS_XML,
+    '    <memballoon model="none"/>',
+    '  </devices>',
+    '</domain>',
+    '',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+}
+
+function serialXml(spec: { consoleSocket: string; consoleLog: string }): string[] {
+  const e = xmlEscape;
+  return [
     '    <serial type="unix">',
     `      <source mode="bind" path="${e(spec.consoleSocket)}"/>`,
     `      <log file="${e(spec.consoleLog)}" append="on"/>`,
@@ -91,19 +105,30 @@ export function domainXml(spec: DomainSpec): string {
     `      <source mode="bind" path="${e(spec.consoleSocket)}"/>`,
     '      <target type="serial" port="0"/>',
     '    </console>',
-    // The graphical console: VNC on a socket under libvirt's own state directory (QEMU binds it, and its path
-    // changes every start: read it from the live XML), never a TCP port. It has no auth: keep it local.
-    '    <graphics type="vnc">',
-    '      <listen type="socket"/>',
-    '    </graphics>',
-    '    <video>',
-    '      <model type="vga"/>',
-    '    </video>',
-    '    <memballoon model="none"/>',
-    '  </devices>',
-    '</domain>',
-    '',
-  ]
-    .filter((line) => line !== '')
-    .join('\n');
+  ];
+}
+
+// The graphical console: VNC on a socket under libvirt's own state directory (QEMU binds it, and its path
+// changes every start: read it from the live XML), never a TCP port. It has no auth: keep it local.
+const GRAPHICS_XML = ['    <graphics type="vnc">', '      <listen type="socket"/>', '    </graphics>', '    <video>', '      <model type="vga"/>', '    </video>'];
+
+/**
+ * A domain defined before the consoles existed (its serial port a plain `file`, no VNC, no video) made into
+ * one with them, from its inactive XML (`virsh dumpxml --inactive`): the serial and console elements replaced,
+ * graphics and a VGA video device added when missing. Null when there is nothing to change. The change takes
+ * effect at the domain's next start (the spoke redefines it just before starting it).
+ */
+export function withConsoles(xml: string, spec: { consoleSocket: string; consoleLog: string }): string | null {
+  const hasSocket = /<serial\b[^>]*\btype=['"]unix['"]/.test(xml);
+  const hasGraphics = /<graphics\b[^>]*\btype=['"]vnc['"]/.test(xml);
+  const hasVideo = /<video\b/.test(xml) && !/<model\b[^>]*\btype=['"]none['"]/.test(xml.slice(xml.indexOf('<video')));
+  if (hasSocket && hasGraphics && hasVideo) return null;
+  if (!xml.includes('</devices>')) return null;
+  let out = xml;
+  if (!hasSocket) {
+    out = out.replace(/[ \t]*<serial\b[\s\S]*?<\/serial>\s*/g, '').replace(/[ \t]*<console\b[\s\S]*?<\/console>\s*/g, '');
+  }
+  const add = [...(hasSocket ? [] : serialXml(spec)), ...(hasGraphics ? [] : GRAPHICS_XML.slice(0, 3)), ...(hasVideo ? [] : GRAPHICS_XML.slice(3))];
+  if (!hasVideo) out = out.replace(/[ \t]*<video\b[\s\S]*?<\/video>\s*/g, '');
+  return out.replace('</devices>', `${add.join('\n')}\n  </devices>`);
 }

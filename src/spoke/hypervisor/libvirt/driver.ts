@@ -15,7 +15,7 @@ import { tailFiles } from '../../console/ring';
 import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress, type SerialPort, type GraphicsPort } from '../types';
 import { buildSeedIso } from './cloud-init';
 import { CommandError, qemuImg, virshRunner, type Runner } from './commands';
-import { domainXml, type Nic } from './domain-xml';
+import { domainXml, withConsoles, type Nic } from './domain-xml';
 import {
   isNoSuchDomain,
   isNotRunning,
@@ -281,7 +281,11 @@ export class LibvirtHypervisor implements Hypervisor {
       for (const file of [p.disk, p.seed]) {
         if (await exists(file)) throw new HypervisorError(`create the disk: ${file} already exists`);
       }
-      made.push(p.disk, p.seed, p.xml, p.consoleLog);
+      // A Unix socket's path is at most 107 bytes (sun_path): libvirt would refuse to start the domain.
+      if (Buffer.byteLength(p.consoleSocket) > MAX_SOCKET_PATH) {
+        throw new HypervisorError(`create the disk: the serial console's socket ${p.consoleSocket} is longer than ${MAX_SOCKET_PATH} bytes (a Unix socket's limit); use a shorter SPOKE_DISKS_DIR`);
+      }
+      made.push(p.disk, p.seed, p.xml, p.consoleSocket, ...p.consoleLogs);
       progress('disk');
       await step('create the disk', () => qemuImg(['create', '-q', '-f', 'qcow2', '-b', base, '-F', info.format, p.disk, `${spec.diskGb}G`]));
       progress('seed');
@@ -330,13 +334,16 @@ export class LibvirtHypervisor implements Hypervisor {
     if (state === null) {
       // Never defined: whatever the interrupted create made before that is its own; start it again.
       const p = this.paths(spec.id);
-      await Promise.all([p.disk, p.seed, p.xml, p.consoleLog].map((f) => rm(f, { force: true })));
+      await Promise.all([p.disk, p.seed, p.xml, p.consoleSocket, ...p.consoleLogs].map((f) => rm(f, { force: true })));
       this.virtualSizes.delete(p.disk);
       log.info('resume: the domain was never defined; creating it again', { capsulId: spec.id });
       return this.create(spec, log, progress);
     }
     progress('booting');
-    if (toVmState(state) !== 'running') await this.virsh(['start', spec.id]);
+    if (toVmState(state) !== 'running') {
+      await this.addConsoles(spec.id, log);
+      await this.virsh(['start', spec.id]);
+    }
     log.info('resume: the domain is there; waiting for its DHCP lease', { capsulId: spec.id });
     progress('address');
     return { id: spec.id, state: 'running', ...(await this.waitForAddress(spec.id)) };
@@ -396,7 +403,10 @@ export class LibvirtHypervisor implements Hypervisor {
     const running = toVmState(state) === 'running';
     switch (command) {
       case 'start':
-        if (!running) await this.virsh(['start', id]);
+        if (!running) {
+          await this.addConsoles(id, log);
+          await this.virsh(['start', id]);
+        }
         break;
       case 'forceStop':
         if (state !== 'shut off') await this.virsh(['destroy', id]).catch(ignoreNotRunning);
@@ -411,6 +421,24 @@ export class LibvirtHypervisor implements Hypervisor {
         break;
     }
     return toVmState((await this.domstate(id)) ?? 'shut off');
+  }
+
+  /**
+   * A domain defined before the consoles existed gets them before it starts (its serial port moves from a
+   * plain file to the socket + log, VNC and a VGA device are added): redefined from its own inactive XML.
+   * A failure here is logged and the start goes on (the console then says the domain needs redefining).
+   */
+  private async addConsoles(id: string, log: Logger): Promise<void> {
+    try {
+      const p = this.paths(id);
+      const upgraded = withConsoles(await this.virsh(['dumpxml', '--inactive', id]), p);
+      if (!upgraded) return;
+      await writeFile(p.xml, upgraded, { mode: 0o644 });
+      await this.virsh(['define', p.xml]);
+      log.info('domain redefined with its serial and graphical consoles', { capsulId: id });
+    } catch (err) {
+      log.warn('could not add the consoles to a domain defined before them; starting it as it is', { capsulId: id, err });
+    }
   }
 
   /** Waits a little for a state, without making the caller wait past its own deadline. */
@@ -433,7 +461,7 @@ export class LibvirtHypervisor implements Hypervisor {
       return await connectSerial(p.consoleSocket, () => tailFiles(p.consoleLogs, historyMax));
     } catch (err) {
       // Domains defined before the console existed log their serial port to a file and have no socket.
-      throw new HypervisorError(`the serial console of ${id} cannot be reached (${errorMessage(err)}); a capsul defined before consoles existed needs its domain redefined`, 'precondition');
+      throw new HypervisorError(`the serial console of ${id} cannot be reached (${errorMessage(err)}); a capsul defined before consoles existed gets one when it is next stopped and started`, 'precondition');
     }
   }
 
@@ -444,7 +472,7 @@ export class LibvirtHypervisor implements Hypervisor {
     if (toVmState(state) !== 'running') throw new HypervisorError(`capsul ${id} is ${toVmState(state)}: its screen shows once it runs`, 'precondition');
     // libvirt picks the socket's path at each start (<listen type="socket"/>): read it from the live XML.
     const socketPath = vncSocketPath(await this.virsh(['dumpxml', id]));
-    if (!socketPath) throw new HypervisorError(`capsul ${id} has no graphical console on a local socket (a domain defined before consoles existed: it needs redefining)`, 'precondition');
+    if (!socketPath) throw new HypervisorError(`capsul ${id} has no graphical console on a local socket (a capsul defined before consoles existed gets one when it is next stopped and started)`, 'precondition');
     return connectGraphics(socketPath);
   }
 
@@ -550,6 +578,9 @@ function connectGraphics(socketPath: string): Promise<GraphicsPort> {
     });
   });
 }
+
+/** sun_path is 108 bytes with its terminating NUL. */
+const MAX_SOCKET_PATH = 107;
 
 function ignoreNotRunning(err: unknown): void {
   if (err instanceof CommandError && isNotRunning(err.stderr)) return;
