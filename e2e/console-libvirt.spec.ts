@@ -25,7 +25,7 @@ test.afterAll(async () => {
   await stack?.stop();
 });
 
-test('a real capsul: created from the console, running with its lease and keys, restarted, deleted', async ({ page }) => {
+test('a real capsul: created from the console, running with its lease and keys, its serial console and screen, restarted, deleted', async ({ page }) => {
   await signIn(page, stack, 'vm@example.com');
   await page.goto(`${stack.url}/keys`);
   await page.getByLabel('Name').fill('laptop');
@@ -52,11 +52,54 @@ test('a real capsul: created from the console, running with its lease and keys, 
     .poll(async () => fetch(`http://${address}/keys`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).catch(() => ''), { timeout: 60_000 })
     .toBe(`${KEY}\n`);
 
+  // The serial console: the boot log on opening, then the guest's shell answers `hostname` with the capsul id.
+  const rows = page.getByTestId('serial-console').locator('.xterm-rows');
+  await page.getByRole('button', { name: 'Open console' }).click();
+  await expect(page.getByTestId('console-status')).toHaveText(/^Attached\.$/, { timeout: 30_000 });
+  await expect(rows).toContainText(`capsul-guest: boot 1 as ${id}`, { timeout: 120_000 });
+  await expect(rows).toContainText('console shells on ttyS0', { timeout: 120_000 });
+  await page.getByTestId('serial-console').click();
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('hostname');
+  await page.keyboard.press('Enter');
+  await expect(rows).toContainText(new RegExp(`hostname\\s*${id}`), { timeout: 30_000 });
+
   await page.getByRole('button', { name: 'Restart' }).click();
   await expect(page.getByRole('row', { name: /restart/ }).first()).toContainText('completed');
   await expect
     .poll(async () => fetch(`http://${address}/boot`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).catch(() => ''), { timeout: 120_000 })
     .toBe('2\n');
+  // The console shows the new boot (live, or after it attached again by itself).
+  await expect(rows).toContainText(`capsul-guest: boot 2 as ${id}`, { timeout: 120_000 });
+  await page.screenshot({ path: 'test-results/e2e/serial-console-libvirt.png', fullPage: true });
+  await page.getByRole('button', { name: 'Close console' }).click();
+
+  // The graphical console: noVNC shows the VGA screen; its canvas is not blank.
+  await page.getByRole('tab', { name: 'Screen' }).click();
+  await page.getByRole('button', { name: 'Open screen' }).click();
+  await expect(page.getByTestId('vnc-status')).toHaveText('Attached to the screen.', { timeout: 30_000 });
+  const canvas = page.getByTestId('vnc-console').locator('canvas');
+  await expect(canvas).toBeVisible();
+  await expect
+    .poll(
+      async () =>
+        canvas.evaluate((el: HTMLCanvasElement) => {
+          const ctx = el.getContext('2d');
+          if (!ctx || el.width === 0 || el.height === 0) return 0;
+          const { data } = ctx.getImageData(0, 0, el.width, el.height);
+          // Distinct colours in the frame: a blank (one-colour) screen has one.
+          const seen = new Set<number>();
+          for (let i = 0; i < data.length && seen.size < 50; i += 4 * 7) seen.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+          return seen.size;
+        }),
+      { timeout: 60_000 },
+    )
+    .toBeGreaterThan(1);
+  // The same frame as a screenshot: more than one colour in its pixels too.
+  const png = await canvas.screenshot({ path: 'test-results/e2e/graphical-console-libvirt.png' });
+  expect(png.length).toBeGreaterThan(1000);
+  await expect(page.getByRole('button', { name: 'Send Ctrl-Alt-Del' })).toBeEnabled();
+  await page.getByRole('button', { name: 'Close screen' }).click();
 
   await page.getByRole('button', { name: 'Delete capsul' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete it' }).click();
