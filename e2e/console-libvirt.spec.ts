@@ -25,7 +25,7 @@ test.afterAll(async () => {
   await stack?.stop();
 });
 
-test('a real capsul: created from the console, running with its lease and keys, its serial console and screen, restarted, deleted', async ({ page }) => {
+test('a real capsul: created from the console, running with its lease and keys, its serial console and screen (back by itself after a spoke restart), restarted, deleted', async ({ page }) => {
   await signIn(page, stack, 'vm@example.com');
   await page.goto(`${stack.url}/keys`);
   await page.getByLabel('Name').fill('laptop');
@@ -99,6 +99,11 @@ test('a real capsul: created from the console, running with its lease and keys, 
   const png = await canvas.screenshot({ path: 'test-results/e2e/graphical-console-libvirt.png' });
   expect(png.length).toBeGreaterThan(1000);
   await expect(page.getByRole('button', { name: 'Send Ctrl-Alt-Del' })).toBeEnabled();
+  // The spoke restarts under an open screen: "Reconnecting…", then the screen is back by itself.
+  await stack.restartSpoke('spoke-1', async () => {
+    await expect(page.getByTestId('vnc-status')).toContainText('Reconnecting…', { timeout: 20_000 });
+  });
+  await expect(page.getByTestId('vnc-status')).toHaveText('Attached to the screen.', { timeout: 60_000 });
   await page.getByRole('button', { name: 'Close screen' }).click();
 
   await page.getByRole('button', { name: 'Delete capsul' }).click();

@@ -2,9 +2,8 @@
 // boot log, typing `hostname` and Enter reads the capsul id back; a spoke restart shows "Reconnecting…" and
 // the terminal is attached again by itself; the Screen tab says plainly that the fake driver has none.
 import { expect, test } from '@playwright/test';
-import { startSpokeProcess } from '../test/support/processes';
 import { signIn } from './support/console';
-import { e2eTls, startStack, type Stack } from './support/stack';
+import { startStack, type Stack } from './support/stack';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -21,6 +20,7 @@ test('the serial console of a fake capsul: banner, hostname, reconnecting after 
   await signIn(page, stack, 'term@example.com');
   await page.goto(`${stack.url}/capsuls/new`);
   await page.getByRole('radio', { name: /Nano/ }).check();
+  await page.getByLabel('Image').selectOption('debian-12');
   await page.getByRole('button', { name: 'Create capsul' }).click();
   await page.waitForURL(/\/capsuls\/capsul-[a-z0-9]{10}$/);
   const id = page.url().split('/').pop()!;
@@ -38,17 +38,20 @@ test('the serial console of a fake capsul: banner, hostname, reconnecting after 
 
   // The spoke that holds the capsul restarts: "Reconnecting…", then attached again with the boot log.
   const host = (await stack.hub.admin.capsul.byId.query({ id })).hostId;
-  const index = stack.spokes.findIndex((s) => s.hostId === host);
-  const spoke = stack.spokes[index]!;
-  await spoke.proc.stop();
-  await expect(page.getByTestId('console-status')).toContainText('Reconnecting…', { timeout: 20_000 });
-  stack.spokes[index] = await startSpokeProcess({ hub: stack.hub, hostId: spoke.hostId, tls: e2eTls, port: spoke.port, stateDir: spoke.stateDir, hostToken: spoke.hostToken, hubToken: spoke.hubToken, env: { FAKE_CREATE_MS: '500' } });
+  await stack.restartSpoke(host!, async () => {
+    await expect(page.getByTestId('console-status')).toContainText('Reconnecting…', { timeout: 20_000 });
+  });
   await expect(page.getByTestId('console-status')).toContainText('Attached.', { timeout: 60_000 });
   await expect(rows).toContainText(`booting ${id}`);
   await page.getByTestId('serial-console').click();
   await page.keyboard.type('echo again');
   await page.keyboard.press('Enter');
   await expect(rows).toContainText(/echo again\s*again/);
+  // The session is in the capsul's operations: open while attached, completed once closed.
+  const session = page.getByRole('row', { name: /console/ }).first();
+  await expect(session).toContainText('open');
+  await page.getByRole('button', { name: 'Close console' }).click();
+  await expect(session).toContainText('completed');
   await page.screenshot({ path: 'test-results/e2e/serial-console-fake.png', fullPage: true });
 
   await page.getByRole('tab', { name: 'Screen' }).click();

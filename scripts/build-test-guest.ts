@@ -2,6 +2,7 @@
 // is installed on the host): Debian's cloud kernel, a busybox-static initramfs running
 // scripts/test-guest/init.sh, and a blank 64 MiB qcow2 base disk. Downloads are cached, so a rebuild takes
 // seconds. Usage: npm run test-guest -- <images dir>   (prints the OsImage it makes, as JSON)
+import { createHash } from 'node:crypto';
 import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,14 @@ export const TEST_GUEST = {
 
 // Loaded in this order by init.sh (each after its dependencies; resolved from the modules' own modinfo).
 const MODULES = ['virtio_pci', 'virtio_blk', 'virtio_net', 'isofs', 'button', 'evdev'];
+
+/** What the built guest is made from (its init and its build); a guest built from other sources is rebuilt. */
+export async function testGuestStamp(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const f of ['test-guest/init.sh', 'build-test-guest.ts']) hash.update(await readFile(path.join(import.meta.dirname, f)));
+  return hash.digest('hex');
+}
+export const STAMP_FILE = 'capsul-test-guest.stamp';
 
 async function exists(file: string) {
   return stat(file).then(() => true, () => false);
@@ -111,6 +120,7 @@ export async function buildTestGuest(imagesDir: string, cacheDir = path.resolve(
     const disk = path.join(imagesDir, TEST_GUEST.file);
     if (!(await exists(disk))) await execa('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
     for (const f of [TEST_GUEST.kernel, TEST_GUEST.initrd, TEST_GUEST.file]) await chmod(path.join(imagesDir, f), 0o644);
+    await writeFile(path.join(imagesDir, STAMP_FILE), await testGuestStamp());
     return { ...TEST_GUEST, modules: order };
   } finally {
     await rm(work, { recursive: true, force: true });

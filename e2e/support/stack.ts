@@ -32,6 +32,15 @@ export async function startStack(spokeEnv: [Record<string, string>, Record<strin
   for (const [i, env] of spokeEnv.entries()) {
     spokes.push(await startSpokeProcess({ hub, hostId: `spoke-${i + 1}`, tls: e2eTls, env: { FAKE_CREATE_MS: '2500', ...env } }));
   }
+  /** Stops a spoke, runs `whileDown`, and starts it again as it was (same port, state, tokens and env). */
+  const restartSpoke = async (hostId: string, whileDown: () => Promise<void>) => {
+    const i = spokes.findIndex((s) => s.hostId === hostId);
+    const old = spokes[i]!;
+    await old.proc.stop();
+    await whileDown();
+    const { port, stateDir, hostToken, hubToken } = old;
+    spokes[i] = await startSpokeProcess({ hub, hostId, tls: e2eTls, port, stateDir, hostToken, hubToken, env: { FAKE_CREATE_MS: '2500', ...spokeEnv[i] } });
+  };
   await allOnline(hub, spokes.map((s) => s.hostId));
   return {
     hub,
@@ -39,6 +48,7 @@ export async function startStack(spokeEnv: [Record<string, string>, Record<strin
     smtp,
     databaseUrl: database.url,
     url: `https://localhost:${port}`,
+    restartSpoke,
     async stop() {
       await Promise.all(spokes.map((s) => s.proc.stop()));
       await hub.proc.stop();

@@ -20,6 +20,11 @@ export type SocketLike = {
 export const FINAL_CLOSES = new Set<number>([CLOSE.normal, CLOSE.refused, CLOSE.notFound, CLOSE.idle, CLOSE.protocol, CLOSE.tooFast, CLOSE.unsupported]);
 const OPEN = 1;
 
+/** A ticket refused for a reason another try will not change (as opposed to a hub that is restarting). */
+export function isRefusal(mintError: string): boolean {
+  return /NOT_FOUND|FORBIDDEN|UNAUTHORIZED|PRECONDITION|no host|not found|sign in/i.test(mintError);
+}
+
 export type ConsoleClient = { send(data: Uint8Array): void; resize(cols: number, rows: number): void; close(): void };
 
 export function connectConsole(opts: {
@@ -55,7 +60,7 @@ export function connectConsole(opts: {
       // The hub itself may be restarting: that is worth another try, a refusal is not.
       const message = (err as Error).message;
       if (stopped) return;
-      if (/NOT_FOUND|FORBIDDEN|UNAUTHORIZED|PRECONDITION|no host|not found|sign in/i.test(message) || attempt >= maxAttempts) return set({ kind: 'ended', message });
+      if (isRefusal(message) || attempt >= maxAttempts) return set({ kind: 'ended', message });
       return again(message);
     }
     if (stopped) return;

@@ -1,9 +1,9 @@
 // What the libvirt tests need from the machine: a running libvirtd with its default network, and the test
 // guest built from Debian packages. Missing pieces fail with what to install, never skip.
-import { chmod, mkdir, readdir } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { buildTestGuest, TEST_GUEST } from '../../scripts/build-test-guest';
+import { buildTestGuest, STAMP_FILE, TEST_GUEST, testGuestStamp } from '../../scripts/build-test-guest';
 import { ROOT } from './processes';
 
 export const LIBVIRT_URI = 'qemu:///system';
@@ -31,7 +31,8 @@ export async function testGuestImages(): Promise<{ dir: string; image: typeof TE
   await mkdir(dir, { recursive: true });
   await chmod(dir, 0o755);
   const have = await readdir(dir);
-  if (![TEST_GUEST.file, TEST_GUEST.kernel, TEST_GUEST.initrd].every((f) => have.includes(f))) {
+  const stamp = await readFile(path.join(dir, STAMP_FILE), 'utf8').catch(() => '');
+  if (![TEST_GUEST.file, TEST_GUEST.kernel, TEST_GUEST.initrd].every((f) => have.includes(f)) || stamp !== (await testGuestStamp())) {
     await buildTestGuest(dir, path.join(ROOT, '.data/cache/test-guest'));
   }
   return { dir, image: TEST_GUEST };

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { MAX_CONTROL_FRAME, parseControl } from '~/contract/console';
 import { log } from '~/lib/log';
+import { isPersonInput } from '~/hub/console/rfb-input';
 import { ByteBudget, closeReason } from '~/lib/ws-upgrade';
 import { ConsoleAttachments } from '~/spoke/console/attachments';
 import { BootLogRing, tailFiles } from '~/spoke/console/ring';
@@ -274,5 +275,18 @@ describe('the simulated console prints in bulk (for the bench)', () => {
     for (let i = 0; i < 100 && !out.endsWith(':~# '); i++) await new Promise((r) => setTimeout(r, 5));
     assert.match(out, /y\n\^C\r\nroot@/);
     assert.ok(ring.bytes <= 2 * 4096, 'the ring stays bounded');
+  });
+});
+
+describe("the graphical console's idle close: what counts as a person's input", () => {
+  const updateRequest = (incremental: number) => Buffer.from([3, incremental, 0, 0, 0, 0, 4, 0, 3, 0]);
+  test("noVNC's update requests alone do not keep a screen open; keys, pointer, clipboard and the handshake do", () => {
+    assert.equal(isPersonInput(updateRequest(1)), false);
+    assert.equal(isPersonInput(Buffer.concat([updateRequest(1), updateRequest(0)])), false);
+    assert.equal(isPersonInput(Buffer.from([4, 1, 0, 0, 0, 0, 0xff, 0x0d])), true); // KeyEvent: Enter down
+    assert.equal(isPersonInput(Buffer.from([5, 0, 0, 10, 0, 20])), true); // PointerEvent
+    assert.equal(isPersonInput(Buffer.concat([Buffer.from([5, 0, 0, 10, 0, 20]), updateRequest(1)])), true);
+    assert.equal(isPersonInput(Buffer.from('RFB 003.008\n')), true);
+    assert.equal(isPersonInput(Buffer.from([6, 0, 0, 0, 0, 0, 0, 2, 0x68, 0x69])), true); // ClientCutText "hi": 10 bytes, not type 3
   });
 });

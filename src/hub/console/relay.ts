@@ -21,6 +21,7 @@ import { findSession } from '../auth/sessions';
 import { CLIENT_ADDRESS_HEADER } from '../client-address';
 import type { Db } from '../db/client';
 import { track } from '../operations/record';
+import { isPersonInput } from './rfb-input';
 import { finishConsoleSession, redeemTicket, SESSION_HEARTBEAT_MS, touchConsoleSession, type Redeemed } from './tickets';
 
 /** Unsent bytes to one side above which the other side is paused (and below which it resumes). */
@@ -159,7 +160,7 @@ export function consoleRelay(settings: Settings) {
     };
     live.add(entry);
 
-    // Idle: nobody typed for CONSOLE_IDLE_MS.
+    // Idle: nobody typed (or, on the screen, moved the mouse) for CONSOLE_IDLE_MS.
     let idle: NodeJS.Timeout | undefined;
     const touch = () => {
       clearTimeout(idle);
@@ -196,7 +197,7 @@ export function consoleRelay(settings: Settings) {
         if (buf.length > MAX_DATA_FRAME) return finish(CLOSE.protocol, 'data frame too large');
         if (!budget.take(buf.length)) return finish(CLOSE.tooFast, 'input flood: more than the console takes');
         s.end.bytesIn += buf.length;
-        touch();
+        if (!vnc || isPersonInput(buf)) touch();
       }
       if (spoke?.readyState === WebSocket.OPEN) spoke.send(buf, { binary: isBinary });
       else if (early.length < EARLY_FRAMES) early.push({ data: buf, binary: isBinary });

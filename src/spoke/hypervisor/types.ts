@@ -23,7 +23,8 @@ export type SerialPort = {
   /**
    * The boot log up to this port's first live byte (at most the `historyMax` asked for): read when the port
    * opened, before anything it prints can be delivered, so history + what `onData` delivers is the line's
-   * output once, without a gap (the seam: docs/CONSOLE-WIP.md).
+   * output without a gap. (libvirt: what QEMU prints in the few ms between connecting to the socket and
+   * reading the log can be in both, shown twice, never lost.)
    */
   readonly history: Buffer;
   write(data: Buffer): void;

@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { fieldErrors } from '~/components/errors';
 import { controlProps, Field } from '~/components/field';
 import { formatDuration, formatTime } from '~/components/format';
-import { StateBadge } from '~/components/state-badge';
+import { OperationStateBadge, StateBadge } from '~/components/state-badge';
 import { useTRPC } from '~/trpc/react';
 
 const KINDS = ['create', 'destroy', 'vmState', 'console', 'get', 'list', 'capacityAvailable'] as const;
@@ -88,7 +88,7 @@ export function OperationsLog() {
                   {o.error ? <div className="error">{o.error}</div> : null}
                 </td>
                 <td data-label="State">
-                  <StateBadge state={o.state} />
+                  <OperationStateBadge operation={o} />
                 </td>
                 <td data-label="Who">{o.actor}</td>
                 <td data-label="Hosts">

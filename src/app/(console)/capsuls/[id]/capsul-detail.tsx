@@ -8,7 +8,7 @@ import { CopyText } from '~/components/copy-button';
 import { fieldErrors } from '~/components/errors';
 import { controlProps, Field } from '~/components/field';
 import { formatDuration, formatSize, formatTime } from '~/components/format';
-import { StateBadge } from '~/components/state-badge';
+import { OperationStateBadge, StateBadge } from '~/components/state-badge';
 import type { VmCommand } from '~/contract/capsul';
 import { createStep, type CreateStep } from '~/contract/hub';
 import { useTRPC } from '~/trpc/react';
@@ -63,7 +63,10 @@ export function CapsulDetail({ id }: { id: string }) {
   const router = useRouter();
   const queryClient = useQueryClient();
   const capsul = useQuery(trpc.capsul.byId.queryOptions({ id }));
-  const operations = useQuery(trpc.capsul.operations.queryOptions({ id }));
+  // While an operation is in progress (a console session open, a restart under way) its end is fetched.
+  const operations = useQuery(
+    trpc.capsul.operations.queryOptions({ id }, { refetchInterval: (q) => (q.state.data?.some((o) => o.state === 'pending' || o.state === 'assigned') ? 3000 : false) }),
+  );
   const refreshOperations = () => queryClient.invalidateQueries({ queryKey: trpc.capsul.operations.queryKey({ id }) });
   const setState = useMutation(trpc.capsul.setState.mutationOptions({ onSettled: refreshOperations }));
   const check = useMutation(trpc.capsul.refresh.mutationOptions());
@@ -253,7 +256,7 @@ export function CapsulDetail({ id }: { id: string }) {
                 <td data-label="When">{formatTime(o.createdAt)}</td>
                 <td data-label="Operation">{o.action}</td>
                 <td data-label="State">
-                  <StateBadge state={o.state} />
+                  <OperationStateBadge operation={o} />
                 </td>
                 <td data-label="Took">{formatDuration(o.createdAt, o.completedAt)}</td>
                 <td data-label="Error" className="error">

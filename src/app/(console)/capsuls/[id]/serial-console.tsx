@@ -4,20 +4,14 @@
 // connection, the terminal reset on each attach (the boot log follows, so a reconnect does not show it
 // twice), "Reconnecting…" while a connection that dropped for a reason other than the owner's is tried again.
 import '@xterm/xterm/css/xterm.css';
-import { useMutation } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { connectConsole, type ConsoleStatus, type SocketLike } from '~/contract/console-client';
-import { useTRPC } from '~/trpc/react';
+import { useConsoleTicket } from './use-console-ticket';
 
 type Status = { kind: 'closed' } | ConsoleStatus;
 
 export function SerialConsole({ id }: { id: string }) {
-  const trpc = useTRPC();
-  const ticket = useMutation(trpc.console.ticket.mutationOptions());
-  const mint = useRef(ticket.mutateAsync);
-  useEffect(() => {
-    mint.current = ticket.mutateAsync;
-  });
+  const mint = useConsoleTicket(id, 'serial');
   const box = useRef<HTMLDivElement>(null);
   const [open, setOpen] = useState(false);
   const [status, setStatus] = useState<Status>({ kind: 'closed' });
@@ -57,7 +51,7 @@ export function SerialConsole({ id }: { id: string }) {
       term.focus();
       disposers.push(() => observer.disconnect(), () => term.dispose());
       const client = connectConsole({
-        mint: () => mint.current({ id, kind: 'serial' }),
+        mint,
         // The DOM's MessageEvent is more than the loop reads ({ data }).
         open: (pathAndQuery) => new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${pathAndQuery}`) as unknown as SocketLike,
         onStatus: (s) => !stopped && setStatus(s),
@@ -74,7 +68,7 @@ export function SerialConsole({ id }: { id: string }) {
       stopped = true;
       for (const dispose of disposers.reverse()) dispose();
     };
-  }, [open, id]);
+  }, [open, mint]);
 
   return (
     <div role="tabpanel" aria-label="Serial console">
