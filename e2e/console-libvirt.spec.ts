@@ -3,6 +3,7 @@
 import { expect, test } from '@playwright/test';
 import { disksDir, domainState, requireLibvirt, testGuestImages } from '../test/support/libvirt';
 import { signIn } from './support/console';
+import { shot } from './support/screenshots';
 import { startStack, type Stack } from './support/stack';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvatMdwSOLaKEdOnZWAjMM8ufgWQtrOIXrHIPn9Swud alice@laptop';
@@ -71,7 +72,7 @@ test('a real capsul: created from the console, running with its lease and keys, 
     .toBe('2\n');
   // The console shows the new boot (live, or after it attached again by itself).
   await expect(rows).toContainText(`capsul-guest: boot 2 as ${id}`, { timeout: 120_000 });
-  await page.screenshot({ path: 'test-results/e2e/serial-console-libvirt.png', fullPage: true });
+  await shot(page.getByRole('region', { name: 'Console' }), 'console-serial');
   await page.getByRole('button', { name: 'Close console' }).click();
 
   // The graphical console: noVNC shows the VGA screen; its canvas is not blank.
@@ -96,7 +97,8 @@ test('a real capsul: created from the console, running with its lease and keys, 
     )
     .toBeGreaterThan(1);
   // The same frame as a screenshot: more than one colour in its pixels too.
-  const png = await canvas.screenshot({ path: 'test-results/e2e/graphical-console-libvirt.png' });
+  const png = await canvas.screenshot();
+  await shot(page.getByRole('region', { name: 'Console' }), 'console-screen');
   expect(png.length).toBeGreaterThan(1000);
   await expect(page.getByRole('button', { name: 'Send Ctrl-Alt-Del' })).toBeEnabled();
   // The spoke restarts under an open screen: "Reconnecting…", then the screen is back by itself.

@@ -1,16 +1,12 @@
 // The console in a real browser against a hub and two spokes (fake driver) on PostgreSQL, signing in with
 // links that arrive over real SMTP.
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { CapsulProcess } from '../test/support/processes';
 import { signIn } from './support/console';
+import { shot } from './support/screenshots';
 import { ADMIN, e2eTls, startStack, type Stack } from './support/stack';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvatMdwSOLaKEdOnZWAjMM8ufgWQtrOIXrHIPn9Swud alice@laptop';
-const SHOTS = process.env.CAPSUL_SCREENSHOTS ? 'docs/screenshots' : undefined;
-
-async function shot(page: Page, name: string) {
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-}
 
 test.describe.configure({ mode: 'serial' });
 

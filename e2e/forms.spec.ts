@@ -7,10 +7,10 @@ import path from 'node:path';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { execa } from 'execa';
 import { signIn } from './support/console';
+import { shot } from './support/screenshots';
 import { ADMIN, startStack, type Stack } from './support/stack';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvatMdwSOLaKEdOnZWAjMM8ufgWQtrOIXrHIPn9Swud alice@laptop';
-const SHOTS = process.env.CAPSUL_SCREENSHOTS ? 'docs/screenshots' : undefined;
 
 // Everything on a page that reads as a message about a mistake.
 const MESSAGES = '.error, .notice.bad, [role="alert"]';
@@ -170,7 +170,7 @@ test('keys show as ssh-keygen -l prints them, here and in the create form; the s
   await content.fill(KEY.replace('alice@laptop', 'alice@desktop'));
   await page.getByRole('button', { name: 'Add key' }).click();
   await expectOneMessageAt(page, content, 'This key is already added, as "laptop".');
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/keys-duplicate.png`, fullPage: true });
+  await shot(page, 'keys-duplicate');
 
   await page.goto(`${stack.url}/capsuls/new`);
   await expect(page.getByRole('checkbox', { name: /laptop/ })).toBeVisible();
@@ -188,11 +188,11 @@ test('the account page shows what the account holds against its limits', async (
   await expect(row('vcpus')).toHaveText(/vCPUs\s*1\s*no limit/);
   await expect(row('memoryMb')).toHaveText(/Memory\s*512 MiB\s*2048 MiB/);
   await expect(row('diskGb')).toHaveText(/Disk\s*10 GiB\s*100 GiB/);
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/account.png`, fullPage: true });
+  await shot(page, 'account');
 
   await signIn(page, stack, ADMIN);
   await page.goto(`${stack.url}/admin/limits`);
   await expect(page.locator('#default-capsuls')).toHaveValue('5');
   await expect(page.locator('tr[data-account="alice@example.com"]')).toContainText('1 of 2');
-  if (SHOTS) await page.screenshot({ path: `${SHOTS}/limits.png`, fullPage: true });
+  await shot(page, 'limits');
 });

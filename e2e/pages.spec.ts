@@ -42,9 +42,10 @@ test('a page that cannot be rendered (its database refuses connections): the err
   const admin = new pg.Client({ connectionString: adminUrl() });
   await admin.connect();
   try {
-    // The hub's connections are cut and no new one is let in.
+    // The hub's connections are cut and no new one is let in. pg_terminate_backend only signals unless given
+    // a timeout: wait (up to 5 s) until each backend has gone, or the page can still be served by one.
     await admin.query(`ALTER DATABASE ${name} CONNECTION LIMIT 0`);
-    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()', [name]);
+    await admin.query('SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()', [name]);
     const res = await page.goto(`${stack.url}/keys`);
     expect(res?.status()).toBe(500);
     await expect(page.getByRole('heading', { name: 'Something went wrong' })).toBeVisible();

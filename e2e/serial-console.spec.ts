@@ -52,7 +52,6 @@ test('the serial console of a fake capsul: banner, hostname, reconnecting after 
   await expect(session).toContainText('open');
   await page.getByRole('button', { name: 'Close console' }).click();
   await expect(session).toContainText('completed');
-  await page.screenshot({ path: 'test-results/e2e/serial-console-fake.png', fullPage: true });
 
   await page.getByRole('tab', { name: 'Screen' }).click();
   await page.getByRole('button', { name: 'Open screen' }).click();
