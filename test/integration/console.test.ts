@@ -299,6 +299,41 @@ describe('serial console through the hub (fake driver)', () => {
     }
   });
 
+  test('an idle session closes after CONSOLE_IDLE_MS without input, with the reason, recorded; typing keeps it open', async () => {
+    const idleHub = await startHubProcess({
+      databaseUrl: database.url,
+      tls,
+      name: 'hub-idle',
+      env: { RECONCILE_PERIOD_MS: '3600000', CONSOLE_IDLE_MS: '3000' },
+      same: { hubSecret: hub.hubSecret, adminToken: hub.adminToken, dataDir: await mkdtemp(path.join(os.tmpdir(), 'capsul-hub-idle-')) },
+    });
+    try {
+      const erin = await signIn(idleHub, tls, 'erin@example.com');
+      const own = await erin.client.capsul.create.mutate({ image: 'debian-12', size: 'nano' });
+      await until(`${own.capsulId} running`, async () => (await erin.client.capsul.byId.query({ id: own.capsulId })).state === 'running');
+      const ticket = (await erin.client.console.ticket.mutate({ id: own.capsulId })).ticket;
+      const c = await open(`${idleHub.url.replace('https', 'wss')}${HUB_CONSOLE_PATH}?${TICKET_PARAM}=${ticket}`, { cookie: erin.cookie, origin: idleHub.url });
+      await until('live', async () => c.controls.some((f) => (f as { t?: string }).t === 'live'));
+      // Typing every second for 5 s (past the 3 s limit) keeps it open.
+      let lastInput = Date.now();
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        assert.equal(c.ws.readyState, WebSocket.OPEN, `closed while typing (after ${i + 1} s)`);
+        c.ws.send(Buffer.from('x'), { binary: true });
+        lastInput = Date.now();
+      }
+      const end = await c.closed;
+      const quiet = Date.now() - lastInput;
+      assert.equal(end.code, CLOSE.idle, end.reason);
+      assert.match(end.reason, /closed after 3 s without input/);
+      assert.ok(quiet >= 2900, `closed ${quiet} ms after the last input, before the limit`);
+      const row = await until('recorded', async () => (await sql.query(`SELECT h.result FROM "Operation" o JOIN "HostOperation" h ON h."operationId" = o.id WHERE o.kind = 'console' AND o."capsulId" = $1 AND o.state = 'completed' AND h.result->>'reason' LIKE 'closed after%'`, [own.capsulId])).rows[0]);
+      assert.match(row.result.reason, /without input/);
+    } finally {
+      await idleHub.proc.stop();
+    }
+  });
+
   test('a spoke restart while a console is open: the viewer says "reconnecting", mints a fresh ticket and is attached again, with the boot log kept on disk', async () => {
     const statuses: ConsoleStatus[] = [];
     const attaches: number[] = [];
