@@ -10,6 +10,7 @@ const bool = z
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 const port = z.coerce.number().int().min(1).max(65535);
 const ms = z.coerce.number().int().min(1).max(3_600_000);
+const longMs = z.coerce.number().int().min(0).max(365 * 86_400_000);
 const hours = z.coerce.number().int().min(1).max(10 * 365 * 24);
 const token = z.string().min(32, 'must be at least 32 characters (use `npm run capsul -- token`)').max(512);
 const httpsUrl = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
@@ -83,6 +84,40 @@ const schema = z
     READ_RETENTION_HOURS: hours.default(7 * 24),
     RECONCILIATION_RETENTION_HOURS: hours.default(30 * 24),
 
+    // Billing (src/hub/billing), off unless BILLING_CURRENCY is set: prices, the ledger and what happens at
+    // zero are in that one currency (ISO 4217, e.g. EUR), in its minor units.
+    BILLING_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter currency code such as EUR').optional(),
+    // How often the leading hub charges the hours capsuls have begun, and then looks at balances.
+    BILLING_METER_PERIOD_MS: ms.default(10 * 60_000),
+    // A create needs a balance covering this many hours of the chosen size (0: any balance above zero… or none).
+    BILLING_MIN_BALANCE_HOURS: z.coerce.number().int().min(0).max(10 * 365 * 24).default(24),
+    // Mail when the balance runs out within this long; at zero, stop the account's capsuls after the stop
+    // grace and delete them after the delete grace. Each in days/hours, or in ms (for tests; wins when set).
+    BILLING_WARN_DAYS: z.coerce.number().int().min(0).max(365).default(7),
+    BILLING_WARN_MS: longMs.optional(),
+    BILLING_STOP_GRACE_HOURS: z.coerce.number().int().min(0).max(365 * 24).default(72),
+    BILLING_STOP_GRACE_MS: longMs.optional(),
+    BILLING_DELETE_GRACE_HOURS: z.coerce.number().int().min(0).max(365 * 24).default(14 * 24),
+    BILLING_DELETE_GRACE_MS: longMs.optional(),
+
+    // Payment rails (src/hub/billing/providers): each is on only when all of its variables are set.
+    // Stripe Checkout: the secret (or restricted) key and the webhook endpoint's signing secret.
+    STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_[A-Za-z0-9_]{8,}$/, 'must be a Stripe secret key (sk_live_…, sk_test_… or rk_…)').optional(),
+    STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]{8,}$/, "must be the webhook endpoint's signing secret (whsec_…)").optional(),
+    // Where the Stripe API is: the real one, or a stand-in (tests).
+    STRIPE_API_BASE: httpsUrl.default('https://api.stripe.com'),
+    // The SDK retries a failed call with the same idempotency key this many times (its default, 2).
+    STRIPE_MAX_NETWORK_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+    // BTCPay Server (Greenfield API): the server's base URL, an API key with the store's invoice permissions,
+    // the store's id, and the secret of the store's webhook pointing at /api/billing/btcpay/webhook.
+    BTCPAY_URL: httpsUrl.optional(),
+    BTCPAY_API_KEY: z.string().regex(/^\S{16,200}$/, 'must be a Greenfield API key').optional(),
+    BTCPAY_STORE_ID: z.string().regex(/^[A-Za-z0-9_-]{8,100}$/, "must be the store's id (Store settings → General)").optional(),
+    BTCPAY_WEBHOOK_SECRET: z.string().min(12, 'must be at least 12 characters').max(512).optional(),
+    // The smallest and largest top-up a person may ask for, in minor units of the billing currency.
+    TOP_UP_MIN_MINOR: z.coerce.number().int().min(1).max(1_000_000_000).default(100),
+    TOP_UP_MAX_MINOR: z.coerce.number().int().min(1).max(1_000_000_000).default(100_000),
+
     // both
     // Prometheus: /metrics on the HTTPS port for callers with this bearer token; and/or plain HTTP, no token,
     // on METRICS_ADDRESS (host:port, keep it private, e.g. 127.0.0.1:9464).
@@ -155,10 +190,25 @@ const schema = z
     if (e.HUB_MODE && !e.SPOKE_MODE && e.HUB_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['HUB_TOKEN'], message: 'is a spoke\'s own token since v1.1, not a hub\'s: when upgrading, rename it HUB_SHARED_TOKEN (docs/DEPLOYMENT.md, "Upgrading")' });
     }
+    const stopMs = e.BILLING_STOP_GRACE_MS ?? e.BILLING_STOP_GRACE_HOURS * 3_600_000;
+    const deleteMs = e.BILLING_DELETE_GRACE_MS ?? e.BILLING_DELETE_GRACE_HOURS * 3_600_000;
+    if (e.BILLING_CURRENCY && deleteMs < stopMs) {
+      ctx.addIssue({ code: 'custom', path: ['BILLING_DELETE_GRACE_HOURS'], message: 'is shorter than the stop grace: capsuls are stopped first, then deleted' });
+    }
     if (e.LIBVIRT_NETWORK && e.LIBVIRT_BRIDGE) {
       ctx.addIssue({ code: 'custom', path: ['LIBVIRT_BRIDGE'], message: 'and LIBVIRT_NETWORK are both set: capsuls attach to one or the other, set only one' });
     }
-    for (const key of ['HUB_URL', 'SPOKE_URL'] as const) {
+    // A rail half configured is a mistake, not a rail that is off.
+    const rails = { Stripe: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'], BTCPay: ['BTCPAY_URL', 'BTCPAY_API_KEY', 'BTCPAY_STORE_ID', 'BTCPAY_WEBHOOK_SECRET'] } as const;
+    for (const [rail, keys] of Object.entries(rails)) {
+      const set = keys.filter((k) => e[k] !== undefined);
+      if (set.length > 0 && set.length < keys.length) {
+        for (const key of keys.filter((k) => e[k] === undefined)) need(key, `for ${rail} payments (${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set)`);
+      }
+      if (set.length === keys.length) need('BILLING_CURRENCY', `for ${rail} payments (the currency top-ups are asked and credited in)`);
+    }
+    if (e.TOP_UP_MIN_MINOR > e.TOP_UP_MAX_MINOR) ctx.addIssue({ code: 'custom', path: ['TOP_UP_MIN_MINOR'], message: 'is larger than TOP_UP_MAX_MINOR' });
+    for (const key of ['HUB_URL', 'SPOKE_URL', 'STRIPE_API_BASE', 'BTCPAY_URL'] as const) {
       if (e[key]?.startsWith('http://') && !e.ALLOW_INSECURE_HTTP) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'must be https:// (plain http only with ALLOW_INSECURE_HTTP=true, for development)' });
       }

@@ -38,6 +38,8 @@ export type CreateRequest = {
   /** The owner's limits (limits.ts), and whether a size chose vCPUs, memory and disk (the field a refusal names). */
   limits: Limits;
   bySize: boolean;
+  /** The catalog size it is made with, which prices it (billing); none for hand-picked resources. */
+  sizeId?: string | null;
 };
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -97,7 +99,7 @@ async function ownerOf(db: Db, operationId: string): Promise<string | null> {
 
 export async function createCapsul(db: Db, actor: Actor, request: CreateRequest) {
   const hosts = await onlineHosts(db);
-  const { image, limits, bySize, ...size } = request;
+  const { image, limits, bySize, sizeId = null, ...size } = request;
   const id = newCapsulId();
   const operationId = randomUUID();
   const payload: CreateInput = {
@@ -123,8 +125,8 @@ export async function createCapsul(db: Db, actor: Actor, request: CreateRequest)
   const now = new Date().toISOString().replace('Z', '');
   const insert = (name: string) => withinLimits(db, request.ownerId, limits, { ...size, bySize }, (tx) => tx.$executeRaw`
     WITH capsul AS (
-      INSERT INTO "Capsul" (id, name, "ownerId", vcpus, "memoryMb", "diskGb", image, state, "createdAt", "updatedAt")
-      VALUES (${id}, ${name}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
+      INSERT INTO "Capsul" (id, name, "ownerId", vcpus, "memoryMb", "diskGb", image, "sizeId", state, "createdAt", "updatedAt")
+      VALUES (${id}, ${name}, ${request.ownerId}, ${size.vcpus}, ${size.memoryMb}, ${size.diskGb}, ${image.id}, ${sizeId}, 'pending', ${now}::timestamp(3), ${now}::timestamp(3))
     ), operation AS (
       INSERT INTO "Operation" (id, kind, payload, state, actor, "capsulId", "createdAt", "updatedAt")
       VALUES (${operationId}, 'create', ${JSON.stringify(payload)}::jsonb, 'pending', ${actor}, ${id}, ${now}::timestamp(3), ${now}::timestamp(3))

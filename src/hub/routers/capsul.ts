@@ -97,6 +97,7 @@ export const capsulRouter = router({
         sshAuthorizedKeys: [...new Set([...keys.map((k) => k.content), ...input.sshAuthorizedKeys])],
         limits,
         bySize: !!size,
+        sizeId: size?.id ?? null,
       });
     }),
 
