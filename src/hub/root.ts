@@ -11,6 +11,7 @@ import { hostRouter } from './routers/host';
 import { imageRouter } from './routers/image';
 import { limitsRouter } from './routers/limits';
 import { operationRouter } from './routers/operation';
+import { paymentProcedures } from './routers/payments';
 import { sshKeyRouter } from './routers/ssh-key';
 import { spokeRouter } from './routers/spoke';
 import { createCallerFactory, router } from './trpc';
@@ -30,6 +31,8 @@ export const hubRouter = router({
   limits: limitsRouter,
   operation: operationRouter,
   bench: benchRouter,
+  // Billing: topping up (routers/payments.ts); the balance, ledger and prices join here.
+  billing: router({ ...paymentProcedures }),
 });
 
 export type HubRouter = typeof hubRouter;

@@ -27,6 +27,7 @@ import { recordsWritten } from './operations/record';
 import { configureSpokeClients } from './spoke-client';
 import { hubTokenSource } from './host-tokens';
 import { consoleRelay } from './console/relay';
+import { BILLING_WEBHOOK_PREFIX, billingWebhooks } from './billing/webhooks';
 
 export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { dir?: string } = {}) {
   const hubLog = log.child({ role: 'hub' });
@@ -53,13 +54,16 @@ export async function startHub(env: Env, tls: TlsMaterial, log: Logger, opts: { 
   const handle = app.getRequestHandler();
   const api = createHubApiHandler();
   const drain = new Drain();
-  const secure = securityHeaders(env.PUBLIC_URL, [API_PREFIX, METRICS_PATH]);
+  const webhooks = billingWebhooks({ db: () => database.db });
+  const secure = securityHeaders(env.PUBLIC_URL, [API_PREFIX, METRICS_PATH, BILLING_WEBHOOK_PREFIX]);
   const server = https.createServer({ cert: tls.cert, key: tls.key, noDelay: true }, (req, res) => {
     stampClientAddress(req, env.TRUST_PROXY);
     secure(req, res);
     if (!drain.admit(req, res)) return;
     if (req.url?.startsWith(API_PREFIX)) api(req, res);
     else if (req.url === METRICS_PATH) serveMetrics(req, res, env.METRICS_TOKEN);
+    // The payment rails' webhooks, on the raw body (billing/webhooks.ts says why not a Next.js route).
+    else if (req.url?.startsWith(BILLING_WEBHOOK_PREFIX)) void webhooks(req, res);
     else void handle(req, res);
   });
   server.keepAliveTimeout = 60_000;
