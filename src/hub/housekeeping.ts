@@ -1,8 +1,11 @@
 // The hub's periodic work, run by the leading hub only (leader.ts): heartbeats, the reaper, reconciliation,
-// retention.
+// retention, and with billing on the metering and then the steps at zero.
 import { env } from '~/env';
 import { every } from '~/lib/every';
 import type { Logger } from '~/lib/log';
+import { enforceAtZero } from './billing/at-zero';
+import { billingConfig } from './billing/config';
+import { meter } from './billing/metering';
 import type { Db } from './db/client';
 import { startHeartbeats } from './heartbeat';
 import { reapStuckOperations } from './operations/reaper';
@@ -21,7 +24,16 @@ export function startHousekeeping(db: Db, log: Logger): () => void {
     const pruned = await pruneOldRows(db, windows);
     if (Object.values(pruned).some((n) => n > 0)) log.info('retention: old rows deleted', pruned);
   }, log, 'retention');
+  const billing = billingConfig(e);
+  const metering = billing
+    ? every(billing.meterPeriodMs, Math.min(billing.meterPeriodMs, 60_000), async () => {
+        const metered = await meter(db);
+        if (metered.entries > 0) log.info('billing: hours charged', metered);
+        await enforceAtZero(db, { log, config: billing });
+      }, log, 'metering')
+    : () => {};
   return () => {
+    metering();
     heartbeats.stop();
     reaper();
     reconciliation();

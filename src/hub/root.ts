@@ -2,6 +2,7 @@
 import { accountRouter } from './routers/account';
 import { authRouter } from './routers/auth';
 import { benchRouter } from './routers/bench';
+import { billingProcedures } from './routers/billing';
 import { capsulRouter } from './routers/capsul';
 import { catalogRouter } from './routers/catalog';
 import { consoleRouter } from './routers/console';
@@ -31,8 +32,9 @@ export const hubRouter = router({
   limits: limitsRouter,
   operation: operationRouter,
   bench: benchRouter,
-  // Billing: topping up (routers/payments.ts); the balance, ledger and prices join here.
-  billing: router({ ...paymentProcedures }),
+  // Billing: the balance, ledger, prices and admin adjustments (routers/billing.ts), and topping up
+  // (routers/payments.ts).
+  billing: router({ ...billingProcedures, ...paymentProcedures }),
 });
 
 export type HubRouter = typeof hubRouter;

@@ -8,6 +8,7 @@ import { capsulId, catalogId } from '~/contract/ids';
 import { sshPublicKey } from '~/contract/ssh-key';
 import { fieldError } from '~/lib/trpc-errors';
 import { ensureAccount } from '../accounts';
+import { checkCreateBalance } from '../billing/at-zero';
 import { isNameConflict, nameTaken, suggestName } from '../capsul-names';
 import { findImage, findSize } from '../catalog';
 import { defaultLimits, effectiveLimits, NO_USAGE, overLimit } from '../limits';
@@ -88,6 +89,8 @@ export const capsulRouter = router({
       // Any other is counted when its capsul's rows are written (limits.ts).
       const refusal = existing ? undefined : overLimit(limits, NO_USAGE, { ...resources, bySize: !!size });
       if (refusal) throw refusal;
+      // With billing on: enough balance for the first hours of the size (billing/at-zero.ts).
+      await checkCreateBalance(ctx.db, { accountId: existing?.id ?? null, sizeId: size?.id ?? null });
       const owner = existing ?? (await ensureAccount(ctx.db, ownerEmail));
       return createCapsul(ctx.db, actor.label, {
         ownerId: owner.id,
