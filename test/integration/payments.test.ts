@@ -187,6 +187,33 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       }
     });
 
+    test('the success page confirms with Stripe at once; the webhook after it adds nothing; nobody else confirms it', async () => {
+      stripe.setPayOrder('redirect-first');
+      try {
+        const start = await balance(hubDb.db, bob.id);
+        const { paymentId, url } = await bob.client.billing.topUp.mutate({ provider: 'stripe', amountMinor: 650 });
+        const sessionId = url.split('/').at(-1)!;
+        // Before paying: Stripe says the session is open, nothing is credited.
+        assert.deepEqual(await bob.client.billing.confirmTopUp.mutate({ sessionId }), { paymentId, status: 'pending' });
+        const deliveries = stripe.deliveries.length;
+        const back = await fetch()(`${url}/pay`, { method: 'POST', redirect: 'manual' });
+        const returned = new URL(back.headers.get('location')!).searchParams.get('session_id')!;
+        assert.equal(returned, sessionId);
+        const other = await refusal(alice.client.billing.confirmTopUp.mutate({ sessionId: returned }));
+        assert.equal(other.data?.code, 'NOT_FOUND');
+        assert.deepEqual(await bob.client.billing.confirmTopUp.mutate({ sessionId: returned }), { paymentId, status: 'paid' });
+        assert.equal(await balance(hubDb.db, bob.id), start + 650);
+        assert.ok(stripe.requests.some((r) => r.method === 'GET' && r.path === `/v1/checkout/sessions/${sessionId}`), 'read from Stripe');
+        await until('the webhook after the success page', async () => stripe.deliveries.length > deliveries, 10_000, 50);
+        assert.equal((stripe.deliveries.at(-1)!.body as { outcome: string }).outcome, 'already credited');
+        assert.equal(await balance(hubDb.db, bob.id), start + 650);
+        const bad = await refusal(bob.client.billing.confirmTopUp.mutate({ sessionId: '../v1/customers' }));
+        assert.deepEqual(fieldIssues(bad).map((i) => i.path), ['sessionId']);
+      } finally {
+        stripe.setPayOrder('webhook-first');
+      }
+    });
+
     test('a wrong signature, none, a tampered body or an old timestamp is refused (400) and credits nothing', async () => {
       const { paymentId, url } = await alice.client.billing.topUp.mutate({ provider: 'stripe', amountMinor: 900 });
       const sessionId = url.split('/').at(-1)!;

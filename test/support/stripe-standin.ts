@@ -73,12 +73,17 @@ export async function startStripeStandin(opts: { tls: TestTls; secretKey: string
     return d;
   }
 
-  async function pay(id: string): Promise<Delivery> {
+  function complete(id: string): StandinSession {
     const s = sessions.get(id);
     if (!s) throw new Error(`stripe stand-in: no session ${id}`);
     s.status = 'complete';
     s.payment_status = 'paid';
-    return deliver(stripeEvent('checkout.session.completed', s));
+    return s;
+  }
+
+  /** The session paid, and its checkout.session.completed delivered. */
+  function pay(id: string): Promise<Delivery> {
+    return deliver(stripeEvent('checkout.session.completed', complete(id)));
   }
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
@@ -154,10 +159,13 @@ export async function startStripeStandin(opts: { tls: TestTls; secretKey: string
       if (req.method === 'POST' && payPath[2] === 'pay') {
         // Stripe does not order the two: the webhook may arrive before the browser is back, or after.
         const location = s.success_url.replace('{CHECKOUT_SESSION_ID}', s.id);
-        if (payOrder === 'webhook-first') await pay(s.id);
+        // Paid before the browser is sent back, either way (a success page may read the session at once).
+        complete(s.id);
+        const event = stripeEvent('checkout.session.completed', s);
+        if (payOrder === 'webhook-first') await deliver(event);
         res.writeHead(303, { location });
         res.end();
-        if (payOrder === 'redirect-first') setTimeout(() => void pay(s.id).catch(() => undefined), 300);
+        if (payOrder === 'redirect-first') setTimeout(() => void deliver(event).catch(() => undefined), 300);
         return;
       }
       if (req.method === 'POST' && payPath[2] === 'cancel') {

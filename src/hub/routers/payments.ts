@@ -4,10 +4,12 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { env } from '~/env';
+import { log } from '~/lib/log';
 import { fieldError } from '~/lib/trpc-errors';
 import { billingConfig } from '../billing/config';
 import { paymentsOf } from '../billing/payments';
-import { railsOn } from '../billing/rails';
+import { confirmStripeCheckout } from '../billing/providers/stripe';
+import { RAIL_LABEL, railsOn, stripeRail } from '../billing/rails';
 import { RailFailure, topUp, TopUpRefusal } from '../billing/top-up';
 import { accountProcedure } from '../trpc';
 
@@ -35,6 +37,26 @@ export const paymentProcedures = {
       if (err instanceof RailFailure) throw new TRPCError({ code: 'BAD_GATEWAY', message: err.message });
       throw err;
     }
+  }),
+
+  /**
+   * Back from Stripe Checkout (the success page's session_id): the session is read from Stripe and a paid one
+   * credited now, once, whether or not its webhook has arrived. Answers the top-up's status.
+   */
+  confirmTopUp: accountProcedure.input(z.object({ sessionId: z.string().regex(/^cs_\w{1,250}$/, 'must be a Checkout Session id (cs_…)') })).mutation(async ({ ctx, input }) => {
+    const e = env();
+    const billing = billingConfig(e);
+    const rail = stripeRail(e);
+    if (!billing || !rail) throw fieldError('sessionId', `${RAIL_LABEL.stripe} are not set up on this hub`, 'PRECONDITION_FAILED');
+    let confirmed: Awaited<ReturnType<typeof confirmStripeCheckout>>;
+    try {
+      confirmed = await confirmStripeCheckout(ctx.db, rail, { accountId: ctx.account.id, sessionId: input.sessionId }, billing.currency);
+    } catch (err) {
+      log.warn('confirming a Stripe checkout failed', { sessionId: input.sessionId, err });
+      throw new TRPCError({ code: 'BAD_GATEWAY', message: 'Stripe could not be asked about this payment just now; your balance updates when Stripe reports it.' });
+    }
+    if (!confirmed) throw fieldError('sessionId', 'no top-up of yours has this checkout', 'NOT_FOUND');
+    return confirmed;
   }),
 
   /** The account's own top-ups, newest first: asked, paid, expired, partial or refused. */

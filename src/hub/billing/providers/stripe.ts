@@ -49,6 +49,7 @@ const createdSession = z.object({ id: z.string().min(1).max(255), url: z.url({ p
 const eventSession = z.object({
   id: z.string().min(1).max(255),
   object: z.literal('checkout.session'),
+  status: z.string().nullable().optional(),
   payment_status: z.string(),
   amount_total: z.number().nullable().optional(),
   currency: z.string().nullable().optional(),
@@ -124,16 +125,24 @@ export async function handleStripeWebhook(db: Db, rail: StripeRail, raw: Buffer,
     log.info('stripe payment failed after checkout', { ...about, recorded: changed });
     return ok(changed ? 'failed' : 'already paid');
   }
+  const { outcome, reason } = await creditPaidSession(db, payment, session, currency, about);
+  return ok(outcome, reason ? { reason } : {});
+}
+
+type Outcome = { outcome: 'credited' | 'already credited' | 'refused' | 'waiting for payment'; reason?: string };
+
+/** A session Stripe reports complete: credited once when it is paid and is exactly the top-up asked for. */
+async function creditPaidSession(db: Db, payment: Payment, session: EventSession, currency: string, about: Record<string, unknown>): Promise<Outcome> {
   if (session.payment_status !== 'paid') {
     // A delayed method (a bank debit): checkout.session.async_payment_succeeded follows when it clears.
     log.info('stripe checkout completed, not yet paid', { ...about, paymentStatus: session.payment_status });
-    return ok('waiting for payment');
+    return { outcome: 'waiting for payment' };
   }
   const refusal = mismatch(payment, session, currency);
   if (refusal) {
     log.error('stripe payment not credited: it is not what was asked for; an admin should look at it in Stripe', { ...about, refusal });
     await markPayment(db, payment.id, 'invalid', `not credited: ${refusal}`);
-    return ok('refused', { reason: refusal });
+    return { outcome: 'refused', reason: refusal };
   }
   const { created, entryId } = await settlePayment(db, payment, {
     amountMinor: payment.amountMinor,
@@ -142,7 +151,25 @@ export async function handleStripeWebhook(db: Db, rail: StripeRail, raw: Buffer,
     note: `Stripe Checkout ${session.id}`,
   });
   log.info(created ? 'stripe payment credited' : 'stripe payment already credited', { ...about, entryId, amountMinor: payment.amountMinor });
-  return ok(created ? 'credited' : 'already credited');
+  return { outcome: created ? 'credited' : 'already credited' };
+}
+
+/**
+ * The person back from Checkout (its success page carries the session id): the session is read from Stripe
+ * itself, with the secret key, and a paid one is credited now, under the same key as its webhook, so the
+ * balance does not wait for the webhook, and a webhook that never arrives (a misconfigured endpoint) loses
+ * nothing. Only the account that started the top-up may confirm it; for any other the session does not exist.
+ */
+export async function confirmStripeCheckout(db: Db, rail: StripeRail, p: { accountId: string; sessionId: string }, currency: string): Promise<{ paymentId: string; status: Payment['status'] } | null> {
+  const payment = await paymentByRef(db, 'stripe', p.sessionId);
+  if (!payment || payment.accountId !== p.accountId) return null;
+  if (payment.status !== 'paid') {
+    const session = eventSession.parse(await stripeClient(rail).checkout.sessions.retrieve(p.sessionId));
+    const about = { sessionId: session.id, paymentId: payment.id, accountId: payment.accountId, via: 'success page' };
+    if (session.status === 'complete') await creditPaidSession(db, payment, session, currency, about);
+  }
+  const now = await db.payment.findUniqueOrThrow({ where: { id: payment.id }, select: { status: true } });
+  return { paymentId: payment.id, status: now.status };
 }
 
 /**
