@@ -88,7 +88,7 @@ async function forAccount(db: Db, accountId: string, o: { now: Date; mail: Maile
 
   if (s.balanceMinor > 0) {
     if (row.zeroSince) {
-      await take('restored', { zeroSince: row.zeroSince }, { zeroSince: null, stoppedAt: null, deletedAt: null, lowWarnedAt: null },
+      await take('restored', { zeroSince: row.zeroSince }, { zeroSince: null, stoppedAt: null, deletedAt: null },
         'Capsul: your balance is above zero again',
         `Your balance is ${money(s.balanceMinor)} again, so nothing more will happen to your capsuls for it. Capsuls that were stopped stay stopped until you start them.`);
       return taken;
