@@ -121,8 +121,8 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       assert.equal(made.form['line_items[0][quantity]'], '1');
       assert.equal(made.form['metadata[paymentId]'], paymentId);
       assert.equal(made.form['metadata[accountId]'], alice.id);
-      assert.equal(made.form.success_url, `${hub.url}/account?topUp=done&session_id={CHECKOUT_SESSION_ID}`);
-      assert.equal(made.form.cancel_url, `${hub.url}/account?topUp=cancelled`);
+      assert.equal(made.form.success_url, `${hub.url}/account/top-up?topUp=done&session_id={CHECKOUT_SESSION_ID}`);
+      assert.equal(made.form.cancel_url, `${hub.url}/account/top-up?topUp=cancelled`);
 
       // The person's browser: the checkout page, then Pay.
       const f = fetch();
@@ -131,7 +131,7 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       assert.match(pageHtml, /Pay 25\.00 EUR/);
       const paid = await f(`${url}/pay`, { method: 'POST', redirect: 'manual' });
       assert.equal(paid.status, 303);
-      assert.equal(paid.headers.get('location'), `${hub.url}/account?topUp=done&session_id=${sessionId}`);
+      assert.equal(paid.headers.get('location'), `${hub.url}/account/top-up?topUp=done&session_id=${sessionId}`);
       const delivery = stripe.deliveries.at(-1)!;
       assert.deepEqual([delivery.type, delivery.status, (delivery.body as { outcome: string }).outcome], ['checkout.session.completed', 200, 'credited']);
 
@@ -292,7 +292,7 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       assert.equal(await ledgerSize(), size);
       // Cancel on the checkout page sends the person back to the hub.
       const cancelled = await fetch()(`${url}/cancel`, { method: 'POST', redirect: 'manual' });
-      assert.equal(cancelled.headers.get('location'), `${hub.url}/account?topUp=cancelled`);
+      assert.equal(cancelled.headers.get('location'), `${hub.url}/account/top-up?topUp=cancelled`);
     });
 
     test('an expiry arriving after the payment leaves it paid', async () => {
@@ -329,7 +329,7 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       assert.deepEqual((made.body as { amount: string; currency: string }).amount, '15.00');
       assert.deepEqual((made.body as { currency: string }).currency, 'EUR');
       assert.deepEqual((made.body as { metadata: Record<string, string> }).metadata.paymentId, paymentId);
-      assert.deepEqual((made.body as { checkout: Record<string, string> }).checkout.redirectURL, `${hub.url}/account?topUp=done`);
+      assert.deepEqual((made.body as { checkout: Record<string, string> }).checkout.redirectURL, `${hub.url}/account/top-up?topUp=done`);
       assert.equal((await payment(paymentId)).providerRef, invoiceId);
 
       const settled = await btcpay.settle(invoiceId);

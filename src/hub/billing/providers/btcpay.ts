@@ -83,7 +83,7 @@ export async function createBtcpayInvoice(rail: BtcpayRail, p: { payment: Paymen
       amount: toDecimal(payment.amountMinor, payment.currency),
       currency: payment.currency,
       metadata: { orderId: payment.id, paymentId: payment.id, accountId: payment.accountId, itemDesc: 'Capsul balance top-up', ...(p.email ? { buyerEmail: p.email } : {}) },
-      checkout: { redirectURL: `${p.publicUrl}/account?topUp=done`, redirectAutomatically: true },
+      checkout: { redirectURL: `${p.publicUrl}/account/top-up?topUp=done`, redirectAutomatically: true },
     },
   });
   const invoice = invoiceData.parse(body);

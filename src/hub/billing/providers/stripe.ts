@@ -72,8 +72,8 @@ export async function createStripeCheckout(rail: StripeRail, p: { payment: Payme
       metadata: { paymentId: payment.id, accountId: payment.accountId },
       client_reference_id: payment.id,
       ...(p.email ? { customer_email: p.email } : {}),
-      success_url: `${p.publicUrl}/account?topUp=done&session_id={CHECKOUT_SESSION_ID}`,
-      cancel_url: `${p.publicUrl}/account?topUp=cancelled`,
+      success_url: `${p.publicUrl}/account/top-up?topUp=done&session_id={CHECKOUT_SESSION_ID}`,
+      cancel_url: `${p.publicUrl}/account/top-up?topUp=cancelled`,
     },
     // Retried by the SDK, or asked again for the same top-up: still one session.
     { idempotencyKey: `capsul-top-up-${payment.id}` },
