@@ -18,7 +18,8 @@ export const e2eTls: TestTls = {
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;
 
-export async function startStack(spokeEnv: [Record<string, string>, Record<string, string>] = [{}, {}]) {
+/** `hubEnv`: settings of the hub's own on top of the stack's (billing, payment rails). */
+export async function startStack(spokeEnv: [Record<string, string>, Record<string, string>] = [{}, {}], hubEnv: Record<string, string> = {}) {
   const database = await createTestDatabase();
   const smtp = await startSmtpReceiver();
   const port = await freePort();
@@ -26,7 +27,7 @@ export async function startStack(spokeEnv: [Record<string, string>, Record<strin
     databaseUrl: database.url,
     tls: e2eTls,
     port,
-    env: { SMTP_URL: smtp.url, ADMIN_EMAILS: ADMIN, PUBLIC_URL: `https://localhost:${port}` },
+    env: { SMTP_URL: smtp.url, ADMIN_EMAILS: ADMIN, PUBLIC_URL: `https://localhost:${port}`, ...hubEnv },
   });
   const spokes: SpokeHandle[] = [];
   for (const [i, env] of spokeEnv.entries()) {
