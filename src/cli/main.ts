@@ -10,6 +10,7 @@ import { newToken } from '~/lib/tokens';
 import { fieldIssues } from '~/lib/trpc-errors';
 import { adminSettingsFromEnv, createHubAdminClient, type HubAdminClient } from './hub-admin-client';
 import { fetchImage, ImageFetchError } from './image-fetch';
+import { BILLING_COMMANDS, billingCommand, BillingUsageError } from './billing';
 import { attachConsole } from './console';
 
 const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for machine-readable output)
@@ -53,6 +54,16 @@ const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for ma
                                          one (the default's: no limit; an account's: the default's holds)
   limits clear --account <email>         an account back to the default limits
 
+  balance <email>                        an account's balance, what it pays a month now, when it runs out
+  credit|debit <email> <amount> --note "why"
+                                         an admin's credit or debit, in BILLING_CURRENCY (e.g. 12.50)
+  ledger <email> [--limit N]             the account's ledger, newest first (payments, usage per capsul, …)
+  prices                                 each size's monthly price now, and changes set for later
+  prices set <size> <amount>             a new monthly price for a size, from now on (never backwards)
+  billing-account <email> [--multiplier PERCENT] [--exempt yes|no]
+                                         an account's price multiplier; exempt: never stopped or deleted
+                                         for its balance
+
   fleet list                             what every online host reports (virsh list)
   fleet capacity --memory MiB --disk GiB what every online host can take
   operations [--kind K] [--state S] [--host H] [--capsul ID] [--limit N]
@@ -95,6 +106,9 @@ const OPTIONS = {
   sha256: { type: 'string' },
   sha512: { type: 'string' },
   dir: { type: 'string' },
+  note: { type: 'string' },
+  multiplier: { type: 'string' },
+  exempt: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -158,6 +172,7 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
     if (!value) throw new UsageError(`missing ${what}`);
     return value;
   };
+  if (command && BILLING_COMMANDS.includes(command)) return billingCommand(hub, args, values);
   switch (command) {
     case 'host':
       switch (sub) {
@@ -383,7 +398,7 @@ function rootCause(err: unknown): string {
 type Failure = { code: string; message: string; exitCode: number; fromHub?: boolean; hosts?: { hostId: string; status: string; reason: string }[]; issues?: unknown };
 
 function describeFailure(err: unknown, hubUrl?: string): Failure {
-  if (err instanceof UsageError) return { code: 'USAGE', message: err.message, exitCode: 2 };
+  if (err instanceof UsageError || err instanceof BillingUsageError) return { code: 'USAGE', message: err.message, exitCode: 2 };
   if (err instanceof ImageFetchError) return { code: err.code, message: err.message, exitCode: 1 };
   if (err instanceof TRPCClientError) {
     const data = err.data as { code?: string; hosts?: Failure['hosts']; issues?: unknown } | undefined;
@@ -442,7 +457,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${text}\n`);
     return 0;
   } catch (err) {
-    return fail(describeFailure(err, hubUrl), err instanceof UsageError);
+    return fail(describeFailure(err, hubUrl), err instanceof UsageError || err instanceof BillingUsageError);
   }
 }
 
