@@ -16,6 +16,7 @@ import { balance } from '~/hub/billing/ledger';
 import { openDatabase, type Database } from '~/hub/db/open';
 import type { HubRouter } from '~/hub/root';
 import { httpsFetch } from '~/lib/https-fetch';
+import { newToken } from '~/lib/tokens';
 import { fieldIssues } from '~/lib/trpc-errors';
 import { clientWithCookie, signIn, type Session } from '../support/accounts';
 import { btcpaySig, startBtcpayStandin, type BtcpayStandin, type StandinInvoice } from '../support/btcpay-standin';
@@ -29,6 +30,7 @@ const STRIPE_WHSEC = `whsec_${randomBytes(16).toString('hex')}`;
 const BTCPAY_KEY = randomBytes(20).toString('hex');
 const BTCPAY_STORE = 'StandinStore7xQ2mK9pLw';
 const BTCPAY_SECRET = randomBytes(18).toString('base64url');
+const METRICS_TOKEN = newToken();
 
 async function refusal(call: Promise<unknown>): Promise<TRPCClientError<HubRouter>> {
   const err = await call.then(
@@ -78,6 +80,7 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
         BTCPAY_WEBHOOK_SECRET: BTCPAY_SECRET,
         // The stand-ins' certificates come from the test CA, added to the system's as an operator would.
         NODE_EXTRA_CA_CERTS: tls.caFile,
+        METRICS_TOKEN,
       },
     });
     stripe.setWebhook(`${hub.url}/api/billing/stripe/webhook`);
@@ -480,10 +483,50 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       assert.ok(mine.every((p) => bobs.has(p.id)));
     });
 
+    test('an account leaves at most 20 top-ups unpaid in an hour; the next is refused, nothing asked of the rail', async () => {
+      const carol = await signIn(hub, tls, 'carol@example.com');
+      for (let i = 0; i < 20; i++) await carol.client.billing.topUp.mutate({ provider: i % 2 ? 'btcpay' : 'stripe', amountMinor: 100 + i });
+      const asked = stripe.requests.length + btcpay.requests.length;
+      const err = await refusal(carol.client.billing.topUp.mutate({ provider: 'stripe', amountMinor: 500 }));
+      assert.equal(err.data?.code, 'TOO_MANY_REQUESTS');
+      assert.equal(err.message, 'You have 20 top-ups waiting for payment from the last hour; pay one of them or try again later.');
+      assert.equal(stripe.requests.length + btcpay.requests.length, asked);
+      assert.equal((await carol.client.billing.payments.query()).length, 20);
+      // Another account is not held back by carol's.
+      assert.ok((await bob.client.billing.topUp.mutate({ provider: 'stripe', amountMinor: 500 })).url);
+    });
+
+    test("admins list every account's top-ups, e.g. the partial ones to credit by hand; members may not", async () => {
+      const partial = await hub.admin.billing.allPayments.query({ status: 'partial' });
+      assert.ok(partial.length >= 1);
+      assert.ok(partial.every((p) => p.status === 'partial' && p.provider === 'btcpay' && p.account === 'alice@example.com' && p.providerRef && /credits what arrived by hand/.test(p.detail ?? '')));
+      const bobs = await hub.admin.billing.allPayments.query({ account: 'bob@example.com' });
+      assert.ok(bobs.length > 0 && bobs.every((p) => p.account === 'bob@example.com'));
+      assert.equal((await refusal(alice.client.billing.allPayments.query({}))).data?.code, 'FORBIDDEN');
+    });
+
     test('a browser request from another site is refused (CSRF), and nothing is recorded', async () => {
       const elsewhere = clientWithCookie(hub, alice.fetch, alice.cookie, 'https://evil.example');
       const err = await refusal(elsewhere.billing.topUp.mutate({ provider: 'stripe', amountMinor: 500 }));
       assert.equal(err.data?.code, 'FORBIDDEN');
+    });
+  });
+
+  describe('the webhook endpoints', () => {
+    test('only POST, a body the size of an event, and each outcome counted in the metrics', async () => {
+      const f = fetch();
+      const get = await f(`${hub.url}/api/billing/stripe/webhook`);
+      assert.deepEqual([get.status, get.headers.get('allow')], [405, 'POST']);
+      assert.equal(get.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'");
+      assert.equal((await f(`${hub.url}/api/billing/paypal/webhook`, { method: 'POST', body: '{}' })).status, 404);
+      const huge = await f(`${hub.url}/api/billing/btcpay/webhook`, { method: 'POST', body: 'x'.repeat(600 * 1024), headers: { 'content-type': 'application/json' } });
+      assert.equal(huge.status, 413);
+      const metrics = await (await f(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+      const count = (rail: string, outcome: string) => Number(new RegExp(`^capsul_payment_webhooks_total\\{rail="${rail}",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+      assert.ok(count('stripe', 'credited') >= 5, metrics.split('\n').filter((l) => l.startsWith('capsul_payment')).join('\n'));
+      assert.ok(count('stripe', 'http 400') >= 5);
+      assert.ok(count('btcpay', 'already credited') >= 10);
+      assert.equal(count('btcpay', 'http 413'), 1);
     });
   });
 

@@ -16,11 +16,15 @@ export class TopUpRefusal extends Error {
   constructor(
     readonly field: 'provider' | 'amountMinor',
     message: string,
-    readonly kind: 'off' | 'bounds' = 'off',
+    readonly kind: 'off' | 'bounds' | 'busy' = 'off',
   ) {
     super(message);
   }
 }
+
+// Each top-up asks the rail for a checkout with the hub's own key: an account may leave this many unpaid in an
+// hour, which no person needs and which keeps a script from making the hub flood the provider.
+export const MAX_PENDING_PER_HOUR = 20;
 
 /** The rail was asked and did not give a checkout: recorded `invalid` on the top-up, with its reason. */
 export class RailFailure extends Error {}
@@ -34,6 +38,11 @@ export async function topUp(db: Db, p: { accountId: string; email: string; actor
   const { currency } = billing;
   if (p.amountMinor < e.TOP_UP_MIN_MINOR || p.amountMinor > e.TOP_UP_MAX_MINOR) {
     throw new TopUpRefusal('amountMinor', `a top-up is between ${formatMinor(e.TOP_UP_MIN_MINOR, currency)} and ${formatMinor(e.TOP_UP_MAX_MINOR, currency)}`, 'bounds');
+  }
+  const since = new Date(Date.now() - 3_600_000);
+  const waiting = await db.payment.count({ where: { accountId: p.accountId, status: 'pending', createdAt: { gte: since } } });
+  if (waiting >= MAX_PENDING_PER_HOUR) {
+    throw new TopUpRefusal('provider', `you have ${waiting} top-ups waiting for payment from the last hour; pay one of them or try again later`, 'busy');
   }
   const payment = await startPayment(db, { accountId: p.accountId, provider: p.provider, amountMinor: p.amountMinor, currency, actor: p.actor });
   const about = { paymentId: payment.id, accountId: p.accountId, provider: p.provider, amountMinor: p.amountMinor };

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { env } from '~/env';
 import { log } from '~/lib/log';
+import { counter } from '~/lib/metrics';
 import type { Db } from '../db/client';
 import { billingConfig } from './config';
 import { handleBtcpayWebhook } from './providers/btcpay';
@@ -24,21 +25,25 @@ class TooLarge extends Error {}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return reject(new TooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY) {
+        req.off('data', onData);
         reject(new TooLarge());
-        req.destroy();
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
+
+const webhooksTotal = counter('capsul_payment_webhooks_total', "Payment rails' webhooks received, by rail and what the hub did with them", ['rail', 'outcome']);
 
 function answer(res: ServerResponse, { status, body }: WebhookAnswer, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
@@ -70,9 +75,16 @@ export function billingWebhooks(opts: { db: () => Db }) {
         rail === 'stripe'
           ? await handleStripeWebhook(opts.db(), stripe!, raw, header(req, 'stripe-signature'), billing.currency)
           : await handleBtcpayWebhook(opts.db(), btcpay!, raw, header(req, 'btcpay-sig'), billing.currency);
+      webhooksTotal.inc({ rail, outcome: typeof out.body.outcome === 'string' ? out.body.outcome : `http ${out.status}` });
       answer(res, out);
     } catch (err) {
-      if (err instanceof TooLarge) return answer(res, { status: 413, body: { error: 'the body is too large for an event' } }, { connection: 'close' });
+      if (err instanceof TooLarge) {
+        // Not read to its end: answered, then the connection is dropped with the rest of the body.
+        webhooksTotal.inc({ rail, outcome: 'http 413' });
+        res.on('finish', () => req.destroy());
+        return answer(res, { status: 413, body: { error: 'the body is too large for an event' } }, { connection: 'close' });
+      }
+      webhooksTotal.inc({ rail, outcome: 'http 500' });
       // Answered 500: the provider delivers again later, and the credit's idempotency key keeps that once.
       log.error('payment webhook failed', { rail, err });
       if (!res.headersSent) answer(res, { status: 500, body: { error: 'the hub could not record this event; deliver it again later' } });

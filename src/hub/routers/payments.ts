@@ -7,11 +7,12 @@ import { env } from '~/env';
 import { log } from '~/lib/log';
 import { fieldError } from '~/lib/trpc-errors';
 import { billingConfig } from '../billing/config';
-import { paymentsOf } from '../billing/payments';
+import { paymentsOf, type Payment } from '../billing/payments';
 import { confirmStripeCheckout } from '../billing/providers/stripe';
 import { RAIL_LABEL, railsOn, stripeRail } from '../billing/rails';
 import { RailFailure, topUp, TopUpRefusal } from '../billing/top-up';
-import { accountProcedure } from '../trpc';
+import { accountProcedure, adminProcedure } from '../trpc';
+import { email } from './auth';
 
 // The hard bounds of the input; the configured ones (TOP_UP_MIN_MINOR, TOP_UP_MAX_MINOR) are checked inside
 // them, with a sentence naming the amounts in the billing currency.
@@ -33,7 +34,7 @@ export const paymentProcedures = {
     try {
       return await topUp(ctx.db, { accountId: ctx.account.id, email: ctx.account.email, actor: ctx.actor.label, ...input });
     } catch (err) {
-      if (err instanceof TopUpRefusal) throw fieldError(err.field, err.message, err.kind === 'off' ? 'PRECONDITION_FAILED' : 'BAD_REQUEST');
+      if (err instanceof TopUpRefusal) throw fieldError(err.field, err.message, { off: 'PRECONDITION_FAILED' as const, bounds: 'BAD_REQUEST' as const, busy: 'TOO_MANY_REQUESTS' as const }[err.kind]);
       if (err instanceof RailFailure) throw new TRPCError({ code: 'BAD_GATEWAY', message: err.message });
       throw err;
     }
@@ -60,16 +61,26 @@ export const paymentProcedures = {
   }),
 
   /** The account's own top-ups, newest first: asked, paid, expired, partial or refused. */
-  payments: accountProcedure.query(async ({ ctx }) =>
-    (await paymentsOf(ctx.db, ctx.account.id)).map((p) => ({
-      id: p.id,
-      provider: p.provider,
-      amountMinor: p.amountMinor,
-      currency: p.currency,
-      status: p.status,
-      detail: p.detail,
-      createdAt: p.createdAt,
-      paidAt: p.paidAt,
-    })),
-  ),
+  payments: accountProcedure.query(async ({ ctx }) => (await paymentsOf(ctx.db, ctx.account.id)).map(shown)),
+
+  /**
+   * For admins: every account's top-ups, newest first, optionally of one status or one account, with the
+   * rail's reference. `status: 'partial'` lists the BTCPay invoices paid in part, which an admin checks in
+   * BTCPay and credits by hand (billing.adjust, with the invoice in the note).
+   */
+  allPayments: adminProcedure
+    .input(z.object({ status: z.enum(['pending', 'paid', 'expired', 'partial', 'invalid']).optional(), account: email.optional(), limit: z.number().int().min(1).max(500).default(100) }).default({ limit: 100 }))
+    .query(async ({ ctx, input }) => {
+      const rows = await ctx.db.payment.findMany({
+        where: { ...(input.status ? { status: input.status } : {}), ...(input.account ? { account: { email: input.account } } : {}) },
+        orderBy: { createdAt: 'desc' },
+        take: input.limit,
+        include: { account: { select: { email: true } } },
+      });
+      return rows.map((p) => ({ ...shown(p), account: p.account.email, providerRef: p.providerRef, actor: p.actor }));
+    }),
 };
+
+function shown(p: Payment) {
+  return { id: p.id, provider: p.provider, amountMinor: p.amountMinor, currency: p.currency, status: p.status, detail: p.detail, createdAt: p.createdAt, paidAt: p.paidAt };
+}
