@@ -14,6 +14,7 @@ const ADMIN_LINKS = [
   { href: '/admin/operations', label: 'Operations' },
   { href: '/admin/drift', label: 'Drift' },
   { href: '/admin/limits', label: 'Limits' },
+  { href: '/admin/billing', label: 'Billing' },
   { href: '/admin/capsuls', label: 'All capsuls' },
 ];
 

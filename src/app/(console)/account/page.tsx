@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import { formatTime, LIMITS } from '~/components/format';
 import { serverCaller } from '~/trpc/server';
+import { BillingSection } from './billing-section';
 import { SignOutEverywhere } from './sign-out-everywhere';
 
 export const metadata: Metadata = { title: 'Account' };
@@ -24,6 +25,7 @@ export default async function AccountPage() {
           <dd>{me.isAdmin ? 'admin' : 'member'}</dd>
         </dl>
       </div>
+      <BillingSection />
       <h2>What you hold, and your limits</h2>
       <table className="stack" aria-label="What you hold, and your limits">
         <thead>
