@@ -259,6 +259,15 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       assert.equal((await payment(paymentId)).status, 'pending');
     });
 
+    test('a top-up whose session id was never stored is found by the payment id the session carries', async () => {
+      const { paymentId, url } = await bob.client.billing.topUp.mutate({ provider: 'stripe', amountMinor: 550 });
+      const sessionId = url.split('/').at(-1)!;
+      await sql.query(`UPDATE "Payment" SET "providerRef" = NULL WHERE id = $1`, [paymentId]);
+      const paid = await stripe.pay(sessionId);
+      assert.equal((paid.body as { outcome: string }).outcome, 'credited');
+      assert.deepEqual([(await payment(paymentId)).providerRef, (await payment(paymentId)).status], [sessionId, 'paid']);
+    });
+
     test('another currency, or an amount of zero, less, or not what was asked: refused, recorded, not credited', async () => {
       const size = await ledgerSize();
       const cases: [Record<string, unknown>, RegExp][] = [
@@ -444,6 +453,23 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       const notJson = await btcpay.deliver({ deliveryId: 'x', type: 'x' }, { raw: 'not json' });
       assert.equal(notJson.status, 400);
       assert.equal(await ledgerSize(), size);
+    });
+
+    test('a top-up whose invoice id was never stored is found by the metadata BTCPay confirms, and no other way', async () => {
+      const a = await alice.client.billing.topUp.mutate({ provider: 'btcpay', amountMinor: 450 });
+      const b = await alice.client.billing.topUp.mutate({ provider: 'btcpay', amountMinor: 460 });
+      // As if the hub had stopped between BTCPay's answer and storing it.
+      await sql.query(`UPDATE "Payment" SET "providerRef" = NULL WHERE id = ANY($1)`, [[a.paymentId, b.paymentId]]);
+      const size = await ledgerSize();
+      // An event for b's invoice whose body names a: BTCPay's own invoice says b, so it is not a's.
+      btcpay.set(invoiceOf(b.url), { status: 'Settled' });
+      const crossed = await btcpay.deliver(btcpay.event('InvoiceSettled', { ...btcpay.invoices.get(invoiceOf(b.url))!, metadata: { paymentId: a.paymentId, accountId: alice.id } }));
+      assert.equal((crossed.answer as { outcome: string }).outcome, 'unknown payment');
+      assert.equal(await ledgerSize(), size);
+      const settled = await btcpay.settle(invoiceOf(a.url));
+      assert.equal((settled.answer as { outcome: string }).outcome, 'credited');
+      assert.deepEqual([(await payment(a.paymentId)).providerRef, (await payment(a.paymentId)).status], [invoiceOf(a.url), 'paid']);
+      assert.equal((await payment(b.paymentId)).providerRef, null);
     });
 
     test('Greenfield unreachable while a webhook is handled: 503, so BTCPay delivers again, and then it is credited', async () => {

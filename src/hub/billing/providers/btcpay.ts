@@ -12,12 +12,14 @@
 //   New, paid in part so far     → recorded `partial` until it settles or expires;
 //   Expired                      → recorded `expired`;  Invalid → recorded `invalid`;
 //   New, Processing              → still pending (Processing: paid, waiting for confirmations).
-// An invoice this hub did not make, or another store's event, is answered 200 and ignored (logged).
+// An invoice this hub did not make, or another store's event, is answered 200 and ignored (logged). A top-up
+// whose invoice id was never stored (a stop at the wrong moment) is found by the paymentId in the metadata,
+// once the invoice read back from BTCPay carries the same.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { log } from '~/lib/log';
 import type { Db } from '../../db/client';
-import { markPayment, paymentByRef, settlePayment, type Payment } from '../payments';
+import { attachProviderRef, markPayment, paymentByRef, settlePayment, type Payment } from '../payments';
 import type { BtcpayRail } from '../rails';
 import { formatMinor, fromDecimal, toDecimal } from './amounts';
 import type { WebhookAnswer } from './webhook-answer';
@@ -109,6 +111,7 @@ const webhookBody = z.object({
   isRedelivery: z.boolean().optional(),
   storeId: z.string().max(255).optional(),
   invoiceId: z.string().min(1).max(255).optional(),
+  metadata: z.unknown().optional(),
 });
 
 // The invoice events; every other (payouts, payment requests…) is ignored.
@@ -149,7 +152,12 @@ export async function handleBtcpayWebhook(db: Db, rail: BtcpayRail, raw: Buffer,
     log.warn('btcpay webhook ignored: another store\'s event', { ...fields, storeId: event.storeId });
     return ok('ignored');
   }
-  const payment = await paymentByRef(db, 'btcpay', event.invoiceId);
+  const known = await paymentByRef(db, 'btcpay', event.invoiceId);
+  // A top-up whose invoice id was never stored (the hub stopped between BTCPay's answer and storing it): the
+  // body's metadata names it, and the invoice read back from BTCPay must say the same.
+  const hinted = known ? null : orphanHint(event.metadata);
+  const orphan = hinted ? await db.payment.findFirst({ where: { id: hinted, provider: 'btcpay', providerRef: null } }) : null;
+  const payment = known ?? orphan;
   if (!payment) {
     log.warn('btcpay webhook ignored: no top-up started on this hub has this invoice', fields);
     return ok('unknown payment');
@@ -163,7 +171,20 @@ export async function handleBtcpayWebhook(db: Db, rail: BtcpayRail, raw: Buffer,
     log.warn('btcpay webhook: the invoice could not be read back from BTCPay; answered 503 for a redelivery', { ...about, err });
     return { status: 503, body: { error: 'the invoice could not be read from BTCPay Server; deliver again later' } };
   }
+  if (orphan) {
+    if (invoice.metadata?.paymentId !== orphan.id || invoice.metadata?.accountId !== orphan.accountId) {
+      log.warn('btcpay webhook ignored: the invoice does not belong to the top-up its event names', about);
+      return ok('unknown payment');
+    }
+    await attachProviderRef(db, orphan.id, invoice.id);
+    payment.providerRef = invoice.id;
+  }
   return applyInvoice(db, payment, invoice, currency, about);
+}
+
+function orphanHint(metadata: unknown): string | null {
+  const id = (metadata as { paymentId?: unknown } | null | undefined)?.paymentId;
+  return typeof id === 'string' && z.uuid().safeParse(id).success ? id : null;
 }
 
 /** Brings the top-up in line with what BTCPay says its invoice is now. */
