@@ -14,15 +14,24 @@ import { useTRPC } from '~/trpc/react';
 const RAIL = { stripe: 'Card (Stripe)', btcpay: 'Bitcoin (BTCPay Server)' } as const;
 const STATUS = { pending: 'waiting for payment', paid: 'paid', expired: 'expired', partial: 'paid in part (an admin credits it)', invalid: 'not credited' } as const;
 
+// Polled while a top-up of the last half hour is still pending (an abandoned checkout stops being watched).
+function waiting(list: { status: string; createdAt: Date }[] | undefined): boolean {
+  return !!list?.some((p) => p.status === 'pending' && Date.now() - new Date(p.createdAt).getTime() < 30 * 60_000);
+}
+
 export function TopUp({ returned, sessionId }: { returned: 'done' | 'cancelled' | null; sessionId: string | null }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const rails = useQuery(trpc.billing.rails.queryOptions());
-  const payments = useQuery(
-    trpc.billing.payments.queryOptions(undefined, { refetchInterval: (q) => (q.state.data?.some((p) => p.status === 'pending') ? 2000 : false) }),
-  );
-  const pending = payments.data?.some((p) => p.status === 'pending') ?? false;
+  const payments = useQuery(trpc.billing.payments.queryOptions(undefined, { refetchInterval: (q) => (waiting(q.state.data) ? 2000 : false) }));
+  const pending = waiting(payments.data);
   const account = useQuery(trpc.billing.account.queryOptions({ limit: 1 }, { enabled: !!rails.data?.currency, refetchInterval: pending ? 2000 : false }));
+  // The last pending top-up just settled: the balance is read once more, whichever poll saw it first.
+  const wasPending = useRef(pending);
+  useEffect(() => {
+    if (wasPending.current && !pending) void queryClient.invalidateQueries({ queryKey: trpc.billing.account.queryKey() });
+    wasPending.current = pending;
+  }, [pending, queryClient, trpc]);
   const [provider, setProvider] = useState<'stripe' | 'btcpay' | ''>('');
   const [amount, setAmount] = useState('');
   const start = useMutation(trpc.billing.topUp.mutationOptions({ onSuccess: ({ url }) => window.location.assign(url) }));
