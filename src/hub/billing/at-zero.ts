@@ -68,7 +68,8 @@ export async function enforceAtZero(db: Db, opts: { now?: Date; mail?: Mailer; l
 async function forAccount(db: Db, accountId: string, o: { now: Date; mail: Mailer; log: Logger; config: BillingConfig }): Promise<TakenStep[]> {
   const { now, config } = o;
   const account = await db.account.findUniqueOrThrow({ where: { id: accountId }, select: { email: true } });
-  const row = await db.billingAccount.upsert({ where: { accountId }, create: { accountId }, update: {} });
+  // No row yet: the defaults, and nothing under way. A row is made only when a step is taken.
+  const row = (await db.billingAccount.findUnique({ where: { accountId } })) ?? { exempt: false, lowWarnedAt: null, zeroSince: null, stoppedAt: null, deletedAt: null };
   if (row.exempt) return [];
   const s = await billingSummary(db, accountId, now);
   const money = (m: number) => formatMinor(m, s.currency);
@@ -77,6 +78,7 @@ async function forAccount(db: Db, accountId: string, o: { now: Date; mail: Maile
 
   /** Takes a step once: the conditional update decides; then it is recorded and mailed. */
   const take = async (step: StepName, where: object, data: object, subject: string, text: string, capsuls: string[] = []) => {
+    await db.billingAccount.createMany({ data: [{ accountId }], skipDuplicates: true });
     const moved = await db.billingAccount.updateMany({ where: { accountId, ...where }, data });
     if (moved.count !== 1) return false;
     const sent = await mailed(o.mail, o.log, { to: account.email, subject, text });
