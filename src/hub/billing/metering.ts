@@ -34,7 +34,7 @@ type Meterable = {
   units: bigint | null;
 };
 
-/** Capsuls with hours perhaps not yet charged: created, sized, and not charged up to their deletion. */
+/** Capsuls with hours perhaps not yet charged: created, of a size with a price, not charged up to their deletion. */
 async function meterable(db: Db): Promise<Meterable[]> {
   return db.$queryRaw<Meterable[]>`
     SELECT c.id, c."ownerId", c."sizeId", c."deletedAt", ho."assignedAt" AS start,
@@ -46,8 +46,10 @@ async function meterable(db: Db): Promise<Meterable[]> {
         SELECT e."usageUntil", e."usageUnits" FROM "LedgerEntry" e
          WHERE e."capsulId" = c.id AND e.kind = 'usage' ORDER BY e."usageUntil" DESC LIMIT 1
       ) last ON true
-     WHERE c."sizeId" IS NOT NULL AND ho."assignedAt" IS NOT NULL
-       AND (c."deletedAt" IS NULL OR last."usageUntil" IS NULL OR last."usageUntil" < c."deletedAt")`;
+      LEFT JOIN LATERAL (SELECT min(p."from") AS "from" FROM "Price" p WHERE p."sizeId" = c."sizeId") priced ON true
+     WHERE c."sizeId" IS NOT NULL AND ho."assignedAt" IS NOT NULL AND priced."from" IS NOT NULL
+       -- Not the capsuls charged up to their deletion, nor those deleted before their size had a price.
+       AND (c."deletedAt" IS NULL OR (last."usageUntil" IS NULL AND c."deletedAt" > priced."from") OR last."usageUntil" < c."deletedAt")`;
 }
 
 /** How many of a capsul's hours have begun by `now` (and before its deletion). */
