@@ -171,6 +171,10 @@ export async function handleBtcpayWebhook(db: Db, rail: BtcpayRail, raw: Buffer,
     log.warn('btcpay webhook: the invoice could not be read back from BTCPay; answered 503 for a redelivery', { ...about, err });
     return { status: 503, body: { error: 'the invoice could not be read from BTCPay Server; deliver again later' } };
   }
+  if (invoice.id !== event.invoiceId) {
+    log.error('btcpay webhook: Greenfield answered with another invoice than asked for; nothing done', { ...about, answered: invoice.id });
+    return { status: 503, body: { error: 'BTCPay Server answered with another invoice; deliver again later' } };
+  }
   if (orphan) {
     if (invoice.metadata?.paymentId !== orphan.id || invoice.metadata?.accountId !== orphan.accountId) {
       log.warn('btcpay webhook ignored: the invoice does not belong to the top-up its event names', about);
