@@ -316,6 +316,37 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       assert.equal((await payment(paymentId)).status, 'paid');
     });
 
+    test('a refund made in Stripe leaves the balance once it has succeeded, once; others are not taken', async () => {
+      const { paymentId, url } = await alice.client.billing.topUp.mutate({ provider: 'stripe', amountMinor: 3000 });
+      const sessionId = url.split('/').at(-1)!;
+      await stripe.pay(sessionId);
+      const start = await balance(hubDb.db, alice.id);
+      const outcome = async (d: Promise<{ body: unknown }> | { body: unknown }) => ((await d).body as { outcome: string }).outcome;
+
+      const pendingRefund = stripe.refund(sessionId, 1000, { status: 'pending' });
+      assert.equal(await outcome(pendingRefund.delivery), 'waiting for refund');
+      assert.equal(await balance(hubDb.db, alice.id), start);
+      // It succeeds later: refund.updated.
+      assert.equal(await outcome(stripe.deliver(stripeEvent('refund.updated', { ...pendingRefund.refund, status: 'succeeded' }))), 'refunded');
+      assert.equal(await balance(hubDb.db, alice.id), start - 1000);
+      // Delivered again, and its other event: nothing more.
+      assert.equal(await outcome(stripe.deliver(stripeEvent('refund.updated', { ...pendingRefund.refund, status: 'succeeded' }))), 'already refunded');
+      assert.equal(await outcome(stripe.deliver(stripeEvent('refund.created', { ...pendingRefund.refund, status: 'succeeded' }))), 'already refunded');
+      const second = stripe.refund(sessionId, 500);
+      assert.equal(await outcome(second.delivery), 'refunded');
+      assert.equal(await balance(hubDb.db, alice.id), start - 1500);
+      const refunds = (await entries(alice.id)).filter((e) => e.idempotencyKey.startsWith('stripe:refund:'));
+      assert.deepEqual(refunds.map((e) => [e.amountMinor, e.providerRef]), [[-1000, sessionId], [-500, sessionId]]);
+      assert.equal((await payment(paymentId)).status, 'paid');
+
+      // Not taken: another currency, more than the top-up, a payment no top-up of this hub made.
+      assert.equal(await outcome(stripe.refund(sessionId, 100, { currency: 'usd' }).delivery), 'refused');
+      assert.equal(await outcome(stripe.refund(sessionId, 3001).delivery), 'refused');
+      const stranger = { id: 're_stranger', object: 'refund', amount: 100, currency: 'eur', status: 'succeeded', payment_intent: 'pi_not_ours' };
+      assert.equal(await outcome(stripe.deliver(stripeEvent('refund.created', stranger))), 'unknown payment');
+      assert.equal(await balance(hubDb.db, alice.id), start - 1500);
+    });
+
     test('Stripe failing to make the session: the person is told, nothing is charged, the top-up is recorded invalid', async () => {
       stripe.failNext(500);
       const err = await refusal(alice.client.billing.topUp.mutate({ provider: 'stripe', amountMinor: 1200 }));

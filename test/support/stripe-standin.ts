@@ -29,6 +29,8 @@ export type StandinSession = {
   cancel_url: string;
   url: string;
   created: number;
+  /** Set when it is paid, as Stripe does. */
+  payment_intent: string | null;
 };
 
 export type StripeRequest = { method: string; path: string; headers: IncomingMessage['headers']; form: Record<string, string> };
@@ -78,6 +80,7 @@ export async function startStripeStandin(opts: { tls: TestTls; secretKey: string
     if (!s) throw new Error(`stripe stand-in: no session ${id}`);
     s.status = 'complete';
     s.payment_status = 'paid';
+    s.payment_intent ??= `pi_${randomBytes(12).toString('hex')}`;
     return s;
   }
 
@@ -135,9 +138,14 @@ export async function startStripeStandin(opts: { tls: TestTls; secretKey: string
             cancel_url: form.cancel_url ?? '',
             url: `${base}/pay/${id}`,
             created: Math.floor(Date.now() / 1000),
+            payment_intent: null,
           };
           sessions.set(id, s);
           return json(res, 200, s);
+        }
+        if (req.method === 'GET' && path === '/v1/checkout/sessions') {
+          const data = [...sessions.values()].filter((x) => !form.payment_intent || x.payment_intent === form.payment_intent).slice(0, Number(form.limit ?? 10));
+          return json(res, 200, { object: 'list', data, has_more: false, url: '/v1/checkout/sessions' });
         }
         const one = /^\/v1\/checkout\/sessions\/([\w]+)$/.exec(path);
         if (req.method === 'GET' && one) {
@@ -200,6 +208,13 @@ export async function startStripeStandin(opts: { tls: TestTls; secretKey: string
     },
     deliver,
     pay,
+    /** A refund of a paid session, as the dashboard makes one: refund.created delivered. */
+    refund(id: string, amount: number, o: { status?: string; currency?: string } = {}) {
+      const s = sessions.get(id);
+      if (!s?.payment_intent) throw new Error(`stripe stand-in: session ${id} is not paid`);
+      const refund = { id: `re_${randomBytes(12).toString('hex')}`, object: 'refund', amount, currency: o.currency ?? s.currency, status: o.status ?? 'succeeded', payment_intent: s.payment_intent, charge: `ch_${randomBytes(8).toString('hex')}`, created: Math.floor(Date.now() / 1000) };
+      return { refund, delivery: deliver(stripeEvent('refund.created', refund)) };
+    },
     async close() {
       server.close();
       server.closeAllConnections();

@@ -8,6 +8,8 @@
 //     key `stripe:<session id>` (a redelivery, a replay within the SDK's 5-minute tolerance, and the other of
 //     the two events all find that credit and add nothing);
 //   checkout.session.expired → the top-up is recorded expired; async_payment_failed → invalid;
+//   refund.created / refund.updated, succeeded, of a credited top-up → taken from the balance once (a `refund`
+//     entry under `stripe:refund:<refund id>`); one larger than the top-up, or in another currency, is not;
 //   a session this hub did not start, or one whose amount or currency is not what was asked → not credited,
 //     answered 200 (Stripe would only retry the same event) and logged for an admin;
 //   any other event → 200, logged, nothing done.
@@ -17,6 +19,7 @@ import { z } from 'zod';
 import { log } from '~/lib/log';
 import { processSingleton } from '~/lib/process-singleton';
 import type { Db } from '../../db/client';
+import { appendEntry } from '../ledger';
 import { attachProviderRef, markPayment, paymentByRef, settlePayment, type Payment } from '../payments';
 import type { StripeRail } from '../rails';
 import { formatMinor } from './amounts';
@@ -99,6 +102,9 @@ export async function handleStripeWebhook(db: Db, rail: StripeRail, raw: Buffer,
     case 'checkout.session.expired':
     case 'checkout.session.async_payment_failed':
       break;
+    case 'refund.created':
+    case 'refund.updated':
+      return handleRefund(db, rail, event.data.object, currency, fields);
     default:
       log.info('stripe webhook ignored: not an event the hub acts on', fields);
       return ok('ignored');
@@ -170,6 +176,63 @@ export async function confirmStripeCheckout(db: Db, rail: StripeRail, p: { accou
   }
   const now = await db.payment.findUniqueOrThrow({ where: { id: payment.id }, select: { status: true } });
   return { paymentId: payment.id, status: now.status };
+}
+
+const refundObject = z.object({
+  id: z.string().min(1).max(255),
+  object: z.literal('refund'),
+  amount: z.number(),
+  currency: z.string(),
+  status: z.string().nullable().optional(),
+  payment_intent: z.string().min(1).max(255).nullable().optional(),
+});
+
+/**
+ * A refund made in Stripe (the dashboard, or its API) for a top-up's payment: once it has succeeded, the same
+ * amount leaves the balance, once, as a `refund` entry under `stripe:refund:<refund id>`. The top-up is found
+ * through Stripe: the Checkout Session of the refund's PaymentIntent, which must be one this hub made.
+ */
+async function handleRefund(db: Db, rail: StripeRail, object: unknown, currency: string, fields: Record<string, unknown>): Promise<WebhookAnswer> {
+  const parsed = refundObject.safeParse(object);
+  if (!parsed.success || !parsed.data.payment_intent) {
+    log.warn('stripe refund ignored: not a refund of a payment the hub can read', fields);
+    return ok('ignored');
+  }
+  const refund = parsed.data;
+  const about = { ...fields, refundId: refund.id, paymentIntent: refund.payment_intent, refundStatus: refund.status ?? null };
+  if (refund.status !== 'succeeded') {
+    log.info('stripe refund not (yet) succeeded: nothing taken from the balance', about);
+    return ok('waiting for refund');
+  }
+  const sessions = await stripeClient(rail).checkout.sessions.list({ payment_intent: refund.payment_intent!, limit: 1 });
+  const sessionId = z.object({ data: z.array(z.object({ id: z.string() })) }).parse(sessions).data[0]?.id;
+  const payment = sessionId ? await paymentByRef(db, 'stripe', sessionId) : null;
+  if (!payment || payment.status !== 'paid') {
+    log.warn('stripe refund ignored: it is not of a top-up credited on this hub', { ...about, sessionId: sessionId ?? null });
+    return ok('unknown payment');
+  }
+  const refusal =
+    refund.currency.toUpperCase() !== currency ? `refunded in ${refund.currency.toUpperCase()}, not ${currency}`
+    : !Number.isSafeInteger(refund.amount) || refund.amount <= 0 ? `a refund of ${refund.amount} is not one`
+    : refund.amount > payment.amountMinor ? `a refund of ${formatMinor(refund.amount, currency)} for a top-up of ${formatMinor(payment.amountMinor, currency)}`
+    : null;
+  if (refusal) {
+    log.error('stripe refund not taken from the balance: it does not fit the top-up; an admin should look at it', { ...about, refusal });
+    return ok('refused', { reason: refusal });
+  }
+  const { entry, created } = await appendEntry(db, {
+    accountId: payment.accountId,
+    kind: 'refund',
+    amountMinor: -refund.amount,
+    currency,
+    idempotencyKey: `stripe:refund:${refund.id}`,
+    actor: 'stripe',
+    provider: 'stripe',
+    providerRef: payment.providerRef,
+    note: `Stripe refund ${refund.id} of Checkout ${payment.providerRef}`,
+  });
+  log.info(created ? 'stripe refund taken from the balance' : 'stripe refund already taken', { ...about, paymentId: payment.id, accountId: payment.accountId, entryId: entry.id, amountMinor: -refund.amount });
+  return ok(created ? 'refunded' : 'already refunded');
 }
 
 /**
