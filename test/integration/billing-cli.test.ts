@@ -62,6 +62,23 @@ describe('the billing CLI', () => {
     assert.match(lines[2]!, /credit +EUR 20\.00 .* bank transfer 2026-03 +cli$/);
   });
 
+  test('a hub without BILLING_CURRENCY says billing is off, to the CLI and the API', async () => {
+    const off = await startHubProcess({ databaseUrl: database.url, tls, name: 'hub-without-billing' });
+    try {
+      const r = await runCli(['balance', 'erin@example.com'], cliEnv(off, tls));
+      assert.equal(r.exitCode, 1);
+      assert.match(r.stderr, /^error: billing is off on this hub \(BILLING_CURRENCY is not set there\)/);
+      assert.deepEqual(await off.admin.billing.status.query(), { enabled: false, currency: null });
+      const err = await off.admin.billing.adjust.mutate({ account: 'erin@example.com', amountMinor: 100, note: 'x' }).then(
+        () => assert.fail('accepted'),
+        (e: { data?: { code?: string } }) => e,
+      );
+      assert.equal(err.data?.code, 'PRECONDITION_FAILED');
+    } finally {
+      await off.proc.stop();
+    }
+  });
+
   test('an unknown account is the hub refusing, naming it', async () => {
     const r = await runCli(['balance', 'nobody@example.com'], env);
     assert.equal(r.exitCode, 1);

@@ -14,6 +14,9 @@ export async function BillingSection() {
   const money = (m: number) => formatMinor(m, a.currency);
   // An hour that did not yet add up to a whole cent is in the ledger as 0: not worth a line here.
   const lines = a.ledger.filter((e) => !(e.kind === 'usage' && e.amountMinor === 0));
+  // What happened at zero, newest first: shown while something is under way (not after a top-up ended it).
+  const latest = a.steps[0];
+  const underWay = latest && latest.step !== 'restored' && latest.step !== 'low' ? latest : null;
   return (
     <>
       <h2>Balance</h2>
@@ -32,6 +35,11 @@ export async function BillingSection() {
             </>
           ) : null}
         </dl>
+        {underWay ? (
+          <p className="notice bad" role="status">
+            {formatTime(underWay.createdAt)}: {underWay.detail}
+          </p>
+        ) : null}
         <p>
           <Link href="/account/top-up">Top up</Link>
         </p>
