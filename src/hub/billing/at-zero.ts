@@ -30,8 +30,8 @@ type Mailer = (mail: { to: string; subject: string; text: string }) => Promise<v
 
 const when = (d: Date) => d.toISOString().replace(/:\d\d\.\d+Z$/, ' UTC').replace('T', ' ');
 
-async function mailed(mail: Mailer, log: Logger, m: { to: string; subject: string; text: string }): Promise<boolean> {
-  if (!canSendMail()) {
+async function mailed(mail: Mailer | null, log: Logger, m: { to: string; subject: string; text: string }): Promise<boolean> {
+  if (!mail) {
     log.warn('billing: no mail is configured (SMTP_URL), so this notice was not sent', { to: m.to, subject: m.subject });
     return false;
   }
@@ -49,7 +49,7 @@ export async function enforceAtZero(db: Db, opts: { now?: Date; mail?: Mailer; l
   const config = opts.config ?? billingConfig();
   if (!config) return [];
   const now = opts.now ?? new Date();
-  const mail = opts.mail ?? sendMail;
+  const mail = opts.mail ?? (canSendMail() ? sendMail : null);
   const log = opts.log ?? rootLog;
   const holders = await db.capsul.findMany({ where: { deletedAt: null }, select: { ownerId: true }, distinct: ['ownerId'] });
   const underWay = await db.billingAccount.findMany({ where: { OR: [{ zeroSince: { not: null } }, { lowWarnedAt: { not: null } }] }, select: { accountId: true } });
@@ -65,7 +65,7 @@ export async function enforceAtZero(db: Db, opts: { now?: Date; mail?: Mailer; l
   return taken;
 }
 
-async function forAccount(db: Db, accountId: string, o: { now: Date; mail: Mailer; log: Logger; config: BillingConfig }): Promise<TakenStep[]> {
+async function forAccount(db: Db, accountId: string, o: { now: Date; mail: Mailer | null; log: Logger; config: BillingConfig }): Promise<TakenStep[]> {
   const { now, config } = o;
   const account = await db.account.findUniqueOrThrow({ where: { id: accountId }, select: { email: true } });
   // No row yet: the defaults, and nothing under way. A row is made only when a step is taken.
@@ -119,25 +119,25 @@ async function forAccount(db: Db, accountId: string, o: { now: Date; mail: Maile
   const settled = (state: string) => state !== 'pending' && state !== 'creating';
   if (atZeroMs >= config.deleteGraceMs) {
     const doomed = live.filter((c) => settled(c.state));
-    if (!row.deletedAt) {
-      await take('deleted', { zeroSince: row.zeroSince, deletedAt: null }, { deletedAt: now },
+    // Deleted by the pass that takes the step, and again at each later run for what could not be deleted (a
+    // host that did not answer); a pass that lost the step to another leaves it to that one.
+    const mine = row.deletedAt ? true : await take('deleted', { zeroSince: row.zeroSince, deletedAt: null }, { deletedAt: now },
         'Capsul: your capsuls are being deleted',
         `Your balance stayed at or below zero (${money(s.balanceMinor)}) since ${when(row.zeroSince)}, so your capsuls ${doomed.map((c) => c.name).join(', ')} are deleted now.`,
         doomed.map((c) => c.id));
-    }
-    // Again at each run for what could not be deleted the last time (a host that did not answer).
+    if (!mine) return taken;
     for (const c of doomed) await destroyCapsul(db, 'system', c.id, {}).catch((err: unknown) => o.log.warn('billing: could not delete a capsul at zero; trying again next run', { capsulId: c.id, err }));
     return taken;
   }
   if (atZeroMs >= config.stopGraceMs) {
     const running = live.filter((c) => c.state === 'running');
-    if (!row.stoppedAt) {
-      await take('stopped', { zeroSince: row.zeroSince, stoppedAt: null }, { stoppedAt: now },
+    // As for deletes: the pass that takes the step, then each later run (a capsul started again while at zero
+    // is stopped again).
+    const mine = row.stoppedAt ? true : await take('stopped', { zeroSince: row.zeroSince, stoppedAt: null }, { stoppedAt: now },
         'Capsul: your capsuls are stopped',
         `Your balance stayed at or below zero (${money(s.balanceMinor)}) since ${when(row.zeroSince)}, so your capsuls are stopped now. Unless you top up, they will be deleted at ${when(new Date(row.zeroSince.getTime() + config.deleteGraceMs))}.`,
         running.map((c) => c.id));
-    }
-    // A capsul started again while at zero is stopped again.
+    if (!mine) return taken;
     for (const c of running) await setCapsulState(db, 'system', c.id, 'stop', {}).catch((err: unknown) => o.log.warn('billing: could not stop a capsul at zero; trying again next run', { capsulId: c.id, err }));
   }
   return taken;
