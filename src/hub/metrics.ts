@@ -14,6 +14,9 @@ export const fanOutSeconds = histogram('capsul_fanout_seconds', 'Time from the c
 export const hostCallSeconds = histogram('capsul_host_call_seconds', 'One call to one spoke, by procedure and result', ['procedure', 'result']);
 export const claimSeconds = histogram('capsul_claim_seconds', 'spoke.claimOperation in the hub (the database decision), by outcome', ['outcome']);
 
+export const billingChargedMinor = counter('capsul_billing_charged_minor_total', 'Usage charged by this hub\'s metering, in minor units of BILLING_CURRENCY');
+export const billingSteps = counter('capsul_billing_steps_total', 'Steps taken at zero by this hub (low, zero, stopped, deleted, restored)', ['step']);
+
 /** The gauges read from the database; registered when the hub starts. */
 export function collectFromDatabase(): void {
   gauge('capsul_hosts', 'Hosts (not removed), by whether they are online', ['online'], async (g) => {

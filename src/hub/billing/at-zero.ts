@@ -14,6 +14,7 @@ import { log as rootLog, type Logger } from '~/lib/log';
 import { fieldError } from '~/lib/trpc-errors';
 import { canSendMail, sendMail } from '../auth/mail';
 import type { Db } from '../db/client';
+import { billingSteps } from '../metrics';
 import { destroyCapsul, setCapsulState } from '../operations';
 import { billingSettings } from './account-settings';
 import { billingConfig, type BillingConfig } from './config';
@@ -84,6 +85,7 @@ async function forAccount(db: Db, accountId: string, o: { now: Date; mail: Maile
     const sent = await mailed(o.mail, o.log, { to: account.email, subject, text });
     await db.billingStep.create({ data: { accountId, step, balanceMinor: s.balanceMinor, detail: `${text}${sent ? '' : ' (not mailed)'}`, createdAt: now } });
     o.log.info(`billing: ${step}`, { accountId, balanceMinor: s.balanceMinor, capsuls });
+    billingSteps.inc({ step });
     taken.push({ accountId, email: account.email, step, capsuls });
     return true;
   };

@@ -15,6 +15,7 @@
 // it covers, so a run killed half way and run again, or two hubs metering at once, make each entry once: any
 // two runs covering an hour start from the same newest entry, hence the same first hour and key.
 import type { Db } from '../db/client';
+import { billingChargedMinor } from '../metrics';
 import { requireBilling } from './config';
 import { multipliers } from './account-settings';
 import { appendEntry, type NewEntry } from './ledger';
@@ -107,6 +108,7 @@ export async function meter(db: Db, opts: { now?: Date; afterEntry?: (entry: New
     if (created) {
       result.entries++;
       result.chargedMinor -= entry.amountMinor;
+      billingChargedMinor.inc(-entry.amountMinor);
     } else result.duplicates++;
     opts.afterEntry?.(entry);
   }
