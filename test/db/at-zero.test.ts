@@ -27,10 +27,10 @@ for (const kind of ['pglite', 'postgresql'] as const) {
     const steps = async (accountId: string) => (await database.db.billingStep.findMany({ where: { accountId }, orderBy: { createdAt: 'asc' } })).map((s) => s.step);
     let n = 0;
     const adjust = (accountId: string, amountMinor: number) => adjustBalance(database.db, { accountId, amountMinor, note: 'test', actor: 'test', idempotencyKey: `t${++n}` });
-    async function holder(email: string) {
+    async function holder(email: string, sizeId = 'nano') {
       const { id } = await database.db.account.create({ data: { email } });
       // A capsul on no host (its VM is nowhere to stop or remove), of a priced size: 7300 a month, 10 an hour.
-      await database.db.capsul.create({ data: { id: `capsul-${email.slice(0, 10).replace(/[^a-z]/g, 'x')}`, name: 'c', ownerId: id, vcpus: 1, memoryMb: 512, diskGb: 10, image: 'debian-12', sizeId: 'nano', state: 'stopped' } });
+      await database.db.capsul.create({ data: { id: `capsul-${email.slice(0, 10).replace(/[^a-z]/g, 'x')}`, name: 'c', ownerId: id, vcpus: 1, memoryMb: 512, diskGb: 10, image: 'debian-12', sizeId, state: 'stopped' } });
       return id;
     }
 
@@ -91,6 +91,13 @@ for (const kind of ['pglite', 'postgresql'] as const) {
       assert.equal((await database.db.capsul.findFirstOrThrow({ where: { ownerId: id } })).deletedAt, null);
       const row = await database.db.billingAccount.findUniqueOrThrow({ where: { accountId: id } });
       assert.deepEqual([row.zeroSince, row.stoppedAt, row.deletedAt], [null, null, null]);
+    });
+
+    test('an account paying nothing (a size without a price, as when billing is first turned on) is left alone at zero', async () => {
+      const id = await holder('unpricederin@example.com', 'small');
+      for (const h of [0, 10, 20, 30]) await pass(h);
+      assert.deepEqual(await steps(id), []);
+      assert.equal((await database.db.capsul.findFirstOrThrow({ where: { ownerId: id } })).deletedAt, null);
     });
 
     test('an exempt account is left alone', async () => {

@@ -108,7 +108,9 @@ async function forAccount(db: Db, accountId: string, o: { now: Date; mail: Maile
     return taken;
   }
 
-  if (live.length === 0) return taken; // nothing to stop or delete; a debt stays in the ledger
+  // Nothing to stop or delete, or nothing being paid for (no prices set yet, free sizes, a 0 % multiplier):
+  // a balance at zero then costs nobody anything, and a debt stays in the ledger for an admin.
+  if (live.length === 0 || s.unitsPerHour === 0n) return taken;
   if (!row.zeroSince) {
     const stopAt = new Date(now.getTime() + config.stopGraceMs);
     const deleteAt = new Date(now.getTime() + config.deleteGraceMs);
