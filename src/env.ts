@@ -99,6 +99,9 @@ const schema = z
     BILLING_STOP_GRACE_MS: longMs.optional(),
     BILLING_DELETE_GRACE_HOURS: z.coerce.number().int().min(0).max(365 * 24).default(14 * 24),
     BILLING_DELETE_GRACE_MS: longMs.optional(),
+    // The open books: a public page (/open-books) of the fleet's monthly costs, as admins enter them, against
+    // the month's income (payments less refunds), for a co-op that runs in the open. Needs BILLING_CURRENCY.
+    BILLING_PUBLIC_BOOKS: bool.default(false),
 
     // Payment rails (src/hub/billing/providers): each is on only when all of its variables are set.
     // Stripe Checkout: the secret (or restricted) key and the webhook endpoint's signing secret.
@@ -207,6 +210,8 @@ const schema = z
       }
       if (set.length === keys.length) need('BILLING_CURRENCY', `for ${rail} payments (the currency top-ups are asked and credited in)`);
     }
+    // Open books without billing would be a page of costs against no income: a mistake, said at start.
+    if (e.BILLING_PUBLIC_BOOKS) need('BILLING_CURRENCY', 'for BILLING_PUBLIC_BOOKS (costs and income are in that currency)');
     if (e.TOP_UP_MIN_MINOR > e.TOP_UP_MAX_MINOR) ctx.addIssue({ code: 'custom', path: ['TOP_UP_MIN_MINOR'], message: 'is larger than TOP_UP_MAX_MINOR' });
     for (const key of ['HUB_URL', 'SPOKE_URL', 'STRIPE_API_BASE', 'BTCPAY_URL'] as const) {
       if (e[key]?.startsWith('http://') && !e.ALLOW_INSECURE_HTTP) {

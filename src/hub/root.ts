@@ -11,6 +11,7 @@ import { fleetRouter } from './routers/fleet';
 import { hostRouter } from './routers/host';
 import { imageRouter } from './routers/image';
 import { limitsRouter } from './routers/limits';
+import { openBooksProcedures } from './routers/open-books';
 import { operationRouter } from './routers/operation';
 import { paymentProcedures } from './routers/payments';
 import { sshKeyRouter } from './routers/ssh-key';
@@ -32,9 +33,9 @@ export const hubRouter = router({
   limits: limitsRouter,
   operation: operationRouter,
   bench: benchRouter,
-  // Billing: the balance, ledger, prices and admin adjustments (routers/billing.ts), and topping up
-  // (routers/payments.ts).
-  billing: router({ ...billingProcedures, ...paymentProcedures }),
+  // Billing: the balance, ledger, prices and admin adjustments (routers/billing.ts), topping up
+  // (routers/payments.ts), and the open books (routers/open-books.ts).
+  billing: router({ ...billingProcedures, ...paymentProcedures, ...openBooksProcedures }),
 });
 
 export type HubRouter = typeof hubRouter;

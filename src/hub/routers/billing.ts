@@ -16,14 +16,14 @@ import type { Db } from '../db/client';
 import { actorProcedure, adminProcedure, type Actor } from '../trpc';
 import { email } from './auth';
 
-function needBilling() {
+export function needBilling() {
   const config = billingConfig();
   if (!config) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'Billing is off on this hub (BILLING_CURRENCY is not set).' });
   return config;
 }
 
 /** A refusal from the billing module, as the one way the API refuses a field. */
-async function refusing<T>(work: Promise<T>): Promise<T> {
+export async function refusing<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
