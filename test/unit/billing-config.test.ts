@@ -1,10 +1,12 @@
 // Billing's settings and amounts: off without BILLING_CURRENCY; the periods in days/hours or, for tests, in
-// ms; a delete grace shorter than the stop grace refused; amounts typed and shown in the currency's digits.
+// ms; a delete grace shorter than the stop grace refused; the open books off unless asked for, and only with
+// billing; amounts typed and shown in the currency's digits.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EnvError, parseEnv } from '~/env';
 import { billingConfig } from '~/hub/billing/config';
 import { formatMinor, parseAmount } from '~/hub/billing/money';
+import { lastMonths, publicBooksOn } from '~/hub/billing/open-books';
 
 const parse = (source: Record<string, string>) => parseEnv(source as NodeJS.ProcessEnv);
 
@@ -27,6 +29,17 @@ describe('billing settings', () => {
       () => parse({ BILLING_CURRENCY: 'EUR', BILLING_STOP_GRACE_HOURS: '48', BILLING_DELETE_GRACE_HOURS: '24' }),
       (e: unknown) => e instanceof EnvError && /BILLING_DELETE_GRACE_HOURS: is shorter than the stop grace/.test(e.message),
     );
+  });
+
+  test('the open books: off by default, on only with billing, refused without a currency', () => {
+    assert.equal(publicBooksOn(parse({})), false);
+    assert.equal(publicBooksOn(parse({ BILLING_CURRENCY: 'EUR' })), false);
+    assert.equal(publicBooksOn(parse({ BILLING_CURRENCY: 'EUR', BILLING_PUBLIC_BOOKS: 'true' })), true);
+    assert.throws(() => parse({ BILLING_PUBLIC_BOOKS: 'true' }), (e: unknown) => e instanceof EnvError && /BILLING_CURRENCY: is required for BILLING_PUBLIC_BOOKS/.test(e.message));
+    assert.throws(() => parse({ BILLING_CURRENCY: 'EUR', BILLING_PUBLIC_BOOKS: 'maybe' }), (e: unknown) => e instanceof EnvError && /BILLING_PUBLIC_BOOKS: must be true or false/.test(e.message));
+    // Twelve months back across a new year, in UTC.
+    assert.deepEqual(lastMonths(new Date('2026-03-01T00:00:00.000Z'), 4), ['2026-03', '2026-02', '2026-01', '2025-12']);
+    assert.equal(lastMonths(new Date('2026-02-28T23:59:59.999Z')).at(-1), '2025-03');
   });
 
   test("amounts in the currency's own digits", () => {
