@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import { getQueryClient, HydrateClient, serverCaller, trpc } from '~/trpc/server';
 import { BillingManager } from './billing-manager';
+import { FleetCosts } from './fleet-costs';
 
 export const metadata: Metadata = { title: 'Billing' };
 
@@ -15,11 +16,16 @@ export default async function BillingAdminPage() {
     );
   }
   const queryClient = getQueryClient();
-  await Promise.all([queryClient.prefetchQuery(trpc.billing.prices.queryOptions()), queryClient.prefetchQuery(trpc.billing.accounts.queryOptions())]);
+  await Promise.all([
+    queryClient.prefetchQuery(trpc.billing.prices.queryOptions()),
+    queryClient.prefetchQuery(trpc.billing.accounts.queryOptions()),
+    queryClient.prefetchQuery(trpc.billing.fleetCosts.queryOptions()),
+  ]);
   return (
     <HydrateClient>
       <h1>Billing</h1>
       <BillingManager currency={status.currency} />
+      <FleetCosts currency={status.currency} />
     </HydrateClient>
   );
 }
