@@ -84,9 +84,12 @@ test('cancelling on the checkout page charges nothing', async ({ page }) => {
   await page.getByRole('button', { name: 'Top up' }).click();
   await page.waitForURL(`${stripe.url}/pay/**`);
   await page.getByRole('button', { name: 'Cancel' }).click();
-  await page.waitForURL(/\/account\/top-up\?topUp=cancelled$/);
+  await page.waitForURL(/\/account\/top-up\?topUp=cancelled&payment=[0-9a-f-]{36}$/);
   await expect(page.getByText('You left the checkout; nothing was charged.')).toBeVisible();
   await expect(page.getByTestId('balance')).toHaveText('25.00 EUR');
+  // Not left waiting: the checkout is closed at Stripe and the top-up says so.
+  await expect(page.locator('tr[data-payment="expired"]')).toContainText('5.00 EUR');
+  await expect(page.locator('tr[data-payment="pending"]')).toHaveCount(0);
 });
 
 test('a Bitcoin invoice settled while the page is open moves the balance on screen, no reload', async ({ page }) => {

@@ -1,7 +1,7 @@
 // The operator's billing commands: an account's balance and ledger, an admin's credit or debit with a note,
 // and the price list. Amounts are typed and shown in BILLING_CURRENCY's units ("12.50"), sent in minor units.
 import { randomUUID } from 'node:crypto';
-import { formatMinor, parseAmount } from '~/hub/billing/money';
+import { formatMinor, fromDecimal } from '~/hub/billing/money';
 import type { HubAdminClient } from './hub-admin-client';
 
 export class BillingUsageError extends Error {}
@@ -15,7 +15,7 @@ async function currencyOf(hub: HubAdminClient): Promise<string> {
 }
 
 function amountArg(text: string | undefined, currency: string): number {
-  const minor = text === undefined ? null : parseAmount(text, currency);
+  const minor = text === undefined ? null : fromDecimal(text, currency);
   if (minor === null || minor <= 0) throw new BillingUsageError(`give the amount in ${currency}, e.g. 12.50 (more than nothing)`);
   return minor;
 }

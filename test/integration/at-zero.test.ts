@@ -77,7 +77,7 @@ describe('at zero: warned, stopped, deleted; a top-up cancels the next step', ()
     assert.ok(err instanceof TRPCClientError);
     assert.equal(err.data?.code, 'PAYMENT_REQUIRED');
     assert.deepEqual(fieldIssues(err).map((i) => i.path), ['size']);
-    assert.match(err.message, /balance is EUR 2\.39, and this size needs at least EUR 2\.40 \(24 hours of it\) to start: top up EUR 0\.01 or more/);
+    assert.match(err.message, /balance is 2\.39 EUR, and this size needs at least 2\.40 EUR \(24 hours of it\) to start: top up 0\.01 EUR or more/);
     assert.equal((await sql.query(`SELECT count(*)::int AS n FROM "Capsul"`)).rows[0].n, before);
   });
 

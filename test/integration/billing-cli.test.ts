@@ -28,10 +28,10 @@ describe('the billing CLI', () => {
   test('prices set, then listed', async () => {
     const set = await runCli(['prices', 'set', 'small', '7.30'], env);
     assert.equal(set.exitCode, 0, set.stderr);
-    assert.match(set.stdout, /^small: EUR 7\.30 a month from \d{4}-\d\d-\d\dT.* on$/);
+    assert.match(set.stdout, /^small: 7\.30 EUR a month from \d{4}-\d\d-\d\dT.* on$/);
     const list = await runCli(['prices'], env);
     assert.equal(list.exitCode, 0, list.stderr);
-    assert.match(list.stdout, /small +Small +EUR 7\.30/);
+    assert.match(list.stdout, /small +Small +7\.30 EUR/);
     assert.match(list.stdout, /nano +Nano +no price/);
   });
 
@@ -45,12 +45,12 @@ describe('the billing CLI', () => {
 
     const credit = await runCli(['credit', 'erin@example.com', '20', '--note', 'bank transfer 2026-03'], env);
     assert.equal(credit.exitCode, 0, credit.stderr);
-    assert.equal(credit.stdout, 'credited EUR 20.00; erin@example.com now has EUR 20.00');
+    assert.equal(credit.stdout, 'credited 20.00 EUR; erin@example.com now has 20.00 EUR');
     const debit = await runCli(['debit', 'erin@example.com', '2.50', '--note', 'fee'], env);
-    assert.equal(debit.stdout, 'debited EUR 2.50; erin@example.com now has EUR 17.50');
+    assert.equal(debit.stdout, 'debited 2.50 EUR; erin@example.com now has 17.50 EUR');
 
     const balance = await runCli(['balance', 'erin@example.com'], env);
-    assert.equal(balance.stdout, 'erin@example.com: EUR 17.50; pays EUR 0.00 a month now (100 % of the prices)');
+    assert.equal(balance.stdout, 'erin@example.com: 17.50 EUR; pays 0.00 EUR a month now (100 % of the prices)');
     const json = await runCli(['balance', 'erin@example.com', '--json'], env);
     assert.equal(JSON.parse(json.stdout).balanceMinor, 1750);
 
@@ -58,8 +58,8 @@ describe('the billing CLI', () => {
     assert.equal(ledger.exitCode, 0, ledger.stderr);
     const lines = ledger.stdout.trim().split('\n');
     assert.match(lines[0]!, /^at +kind +amount +capsul +hours +note +by$/);
-    assert.match(lines[1]!, /debit +-EUR 2\.50 .* fee +cli$/);
-    assert.match(lines[2]!, /credit +EUR 20\.00 .* bank transfer 2026-03 +cli$/);
+    assert.match(lines[1]!, /debit +-2\.50 EUR .* fee +cli$/);
+    assert.match(lines[2]!, /credit +20\.00 EUR .* bank transfer 2026-03 +cli$/);
   });
 
   test('a hub without BILLING_CURRENCY says billing is off, to the CLI and the API', async () => {

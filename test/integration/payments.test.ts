@@ -125,7 +125,7 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       assert.equal(made.form['metadata[paymentId]'], paymentId);
       assert.equal(made.form['metadata[accountId]'], alice.id);
       assert.equal(made.form.success_url, `${hub.url}/account/top-up?topUp=done&session_id={CHECKOUT_SESSION_ID}`);
-      assert.equal(made.form.cancel_url, `${hub.url}/account/top-up?topUp=cancelled`);
+      assert.equal(made.form.cancel_url, `${hub.url}/account/top-up?topUp=cancelled&payment=${paymentId}`);
 
       // The person's browser: the checkout page, then Pay.
       const f = fetch();
@@ -302,9 +302,37 @@ describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
       assert.equal((expired.body as { outcome: string }).outcome, 'expired');
       assert.deepEqual([(await payment(paymentId)).status, (await payment(paymentId)).detail], ['expired', 'the Checkout Session expired unpaid']);
       assert.equal(await ledgerSize(), size);
-      // Cancel on the checkout page sends the person back to the hub.
+      // Cancel on the checkout page sends the person back to the hub, naming the top-up.
       const cancelled = await fetch()(`${url}/cancel`, { method: 'POST', redirect: 'manual' });
-      assert.equal(cancelled.headers.get('location'), `${hub.url}/account/top-up?topUp=cancelled`);
+      assert.equal(cancelled.headers.get('location'), `${hub.url}/account/top-up?topUp=cancelled&payment=${paymentId}`);
+    });
+
+    test('back by Cancel: the checkout is expired at Stripe and the top-up marked expired; it cannot be paid after; nobody else cancels it', async () => {
+      const { paymentId, url } = await bob.client.billing.topUp.mutate({ provider: 'stripe', amountMinor: 350 });
+      const sessionId = url.split('/').at(-1)!;
+      const size = await ledgerSize();
+      const other = await refusal(alice.client.billing.cancelTopUp.mutate({ paymentId }));
+      assert.equal(other.data?.code, 'NOT_FOUND');
+      assert.equal((await payment(paymentId)).status, 'pending', 'another account changed nothing');
+      assert.deepEqual(await bob.client.billing.cancelTopUp.mutate({ paymentId }), { paymentId, status: 'expired' });
+      assert.ok(stripe.requests.some((r) => r.method === 'POST' && r.path === `/v1/checkout/sessions/${sessionId}/expire`), 'expired at Stripe');
+      assert.equal(stripe.sessions.get(sessionId)!.status, 'expired');
+      const late = await fetch()(`${url}/pay`, { method: 'POST', redirect: 'manual' });
+      assert.equal(late.status, 400, 'an expired checkout cannot be paid');
+      // Asked again (a reload of the page): the same answer, nothing more.
+      assert.deepEqual(await bob.client.billing.cancelTopUp.mutate({ paymentId }), { paymentId, status: 'expired' });
+      assert.equal(await ledgerSize(), size);
+      const bad = await refusal(bob.client.billing.cancelTopUp.mutate({ paymentId: 'not-an-id' }));
+      assert.deepEqual(fieldIssues(bad).map((i) => i.path), ['paymentId']);
+    });
+
+    test('Cancel on a checkout paid meanwhile in another tab: Stripe refuses to expire it, the top-up stays paid', async () => {
+      const { paymentId, url } = await bob.client.billing.topUp.mutate({ provider: 'stripe', amountMinor: 450 });
+      const start = await balance(hubDb.db, bob.id);
+      await fetch()(`${url}/pay`, { method: 'POST', redirect: 'manual' });
+      await until('credited', async () => (await payment(paymentId)).status === 'paid', 10_000, 50);
+      assert.deepEqual(await bob.client.billing.cancelTopUp.mutate({ paymentId }), { paymentId, status: 'paid' });
+      assert.equal(await balance(hubDb.db, bob.id), start + 450);
     });
 
     test('an expiry arriving after the payment leaves it paid', async () => {

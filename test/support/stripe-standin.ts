@@ -147,6 +147,14 @@ export async function startStripeStandin(opts: { tls: TestTls; secretKey: string
           const data = [...sessions.values()].filter((x) => !form.payment_intent || x.payment_intent === form.payment_intent).slice(0, Number(form.limit ?? 10));
           return json(res, 200, { object: 'list', data, has_more: false, url: '/v1/checkout/sessions' });
         }
+        const expire = /^\/v1\/checkout\/sessions\/([\w]+)\/expire$/.exec(path);
+        if (req.method === 'POST' && expire) {
+          const s = sessions.get(expire[1]!);
+          if (!s) return stripeError(res, 404, `No such checkout.session: '${expire[1]}'`);
+          if (s.status !== 'open') return stripeError(res, 400, `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${s.status}".`);
+          s.status = 'expired';
+          return json(res, 200, s);
+        }
         const one = /^\/v1\/checkout\/sessions\/([\w]+)$/.exec(path);
         if (req.method === 'GET' && one) {
           const s = sessions.get(one[1]!);
@@ -163,6 +171,10 @@ export async function startStripeStandin(opts: { tls: TestTls; secretKey: string
       if (req.method === 'GET' && !payPath[2]) {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         return res.end(page(s));
+      }
+      if (req.method === 'POST' && payPath[2] === 'pay' && s.status !== 'open') {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        return res.end(`this checkout is ${s.status}`);
       }
       if (req.method === 'POST' && payPath[2] === 'pay') {
         // Stripe does not order the two: the webhook may arrive before the browser is back, or after.

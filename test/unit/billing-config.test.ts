@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EnvError, parseEnv } from '~/env';
 import { billingConfig } from '~/hub/billing/config';
-import { formatMinor, parseAmount } from '~/hub/billing/money';
+import { formatMinor, fromDecimal } from '~/hub/billing/money';
 import { lastMonths, publicBooksOn } from '~/hub/billing/open-books';
 
 const parse = (source: Record<string, string>) => parseEnv(source as NodeJS.ProcessEnv);
@@ -43,14 +43,14 @@ describe('billing settings', () => {
   });
 
   test("amounts in the currency's own digits", () => {
-    assert.equal(formatMinor(1234, 'EUR'), 'EUR 12.34');
-    assert.equal(formatMinor(1234, 'JPY'), 'JPY 1,234');
-    assert.equal(parseAmount('12.5', 'EUR'), 1250);
-    assert.equal(parseAmount('12', 'EUR'), 1200);
-    assert.equal(parseAmount('0.07', 'EUR'), 7);
-    assert.equal(parseAmount('1234', 'JPY'), 1234);
+    assert.equal(formatMinor(1234, 'EUR'), '12.34 EUR');
+    assert.equal(formatMinor(1234, 'JPY'), '1234 JPY');
+    assert.equal(fromDecimal('12.5', 'EUR'), 1250);
+    assert.equal(fromDecimal('12', 'EUR'), 1200);
+    assert.equal(fromDecimal('0.07', 'EUR'), 7);
+    assert.equal(fromDecimal('1234', 'JPY'), 1234);
     for (const bad of ['12.345', '1.5', '', 'ten', '1e3', '12,50']) {
-      assert.equal(parseAmount(bad, bad === '1.5' ? 'JPY' : 'EUR'), null, bad);
+      assert.equal(fromDecimal(bad, bad === '1.5' ? 'JPY' : 'EUR'), null, bad);
     }
   });
 });

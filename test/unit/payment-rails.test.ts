@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EnvError, parseEnv } from '~/env';
-import { fromDecimal, minorDigits, toDecimal } from '~/hub/billing/providers/amounts';
+import { fromDecimal, minorDigits, toDecimal } from '~/hub/billing/money';
 import { btcpaySignatureMatches } from '~/hub/billing/providers/btcpay';
 import { btcpayRail, railsOn, stripeRail } from '~/hub/billing/rails';
 

@@ -7,7 +7,7 @@ import type { Db } from '../db/client';
 import { billingConfig } from './config';
 import { attachProviderRef, markPayment, startPayment } from './payments';
 import { createBtcpayInvoice } from './providers/btcpay';
-import { formatMinor } from './providers/amounts';
+import { formatMinor } from './money';
 import { createStripeCheckout } from './providers/stripe';
 import { btcpayRail, RAIL_LABEL, stripeRail, type RailName } from './rails';
 

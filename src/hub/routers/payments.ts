@@ -8,7 +8,7 @@ import { log } from '~/lib/log';
 import { fieldError } from '~/lib/trpc-errors';
 import { billingConfig } from '../billing/config';
 import { paymentsOf, type Payment } from '../billing/payments';
-import { confirmStripeCheckout } from '../billing/providers/stripe';
+import { cancelStripeCheckout, confirmStripeCheckout } from '../billing/providers/stripe';
 import { RAIL_LABEL, railsOn, stripeRail } from '../billing/rails';
 import { RailFailure, topUp, TopUpRefusal } from '../billing/top-up';
 import { accountProcedure, adminProcedure } from '../trpc';
@@ -58,6 +58,15 @@ export const paymentProcedures = {
     }
     if (!confirmed) throw fieldError('sessionId', 'no top-up of yours has this checkout', 'NOT_FOUND');
     return confirmed;
+  }),
+
+  /** Back from Stripe Checkout's Cancel: that checkout is closed at Stripe and the top-up marked expired. */
+  cancelTopUp: accountProcedure.input(z.object({ paymentId: z.string().uuid('must be a top-up id') })).mutation(async ({ ctx, input }) => {
+    const rail = stripeRail(env());
+    if (!billingConfig(env()) || !rail) throw fieldError('paymentId', `${RAIL_LABEL.stripe} are not set up on this hub`, 'PRECONDITION_FAILED');
+    const cancelled = await cancelStripeCheckout(ctx.db, rail, { accountId: ctx.account.id, paymentId: input.paymentId });
+    if (!cancelled) throw fieldError('paymentId', 'no card top-up of yours has this id', 'NOT_FOUND');
+    return cancelled;
   }),
 
   /** The account's own top-ups, newest first: asked, paid, expired, partial or refused. */

@@ -21,7 +21,7 @@ import { log } from '~/lib/log';
 import type { Db } from '../../db/client';
 import { attachProviderRef, markPayment, paymentByRef, settlePayment, type Payment } from '../payments';
 import type { BtcpayRail } from '../rails';
-import { formatMinor, fromDecimal, toDecimal } from './amounts';
+import { formatMinor, fromDecimal, toDecimal } from '../money';
 import type { WebhookAnswer } from './webhook-answer';
 
 const CALL_TIMEOUT_MS = 15_000;

@@ -22,7 +22,7 @@ import type { Db } from '../../db/client';
 import { appendEntry } from '../ledger';
 import { attachProviderRef, markPayment, paymentByRef, settlePayment, type Payment } from '../payments';
 import type { StripeRail } from '../rails';
-import { formatMinor } from './amounts';
+import { formatMinor } from '../money';
 import type { WebhookAnswer } from './webhook-answer';
 
 const clients = processSingleton('stripe-clients', () => new Map<string, Stripe>());
@@ -76,7 +76,7 @@ export async function createStripeCheckout(rail: StripeRail, p: { payment: Payme
       client_reference_id: payment.id,
       ...(p.email ? { customer_email: p.email } : {}),
       success_url: `${p.publicUrl}/account/top-up?topUp=done&session_id={CHECKOUT_SESSION_ID}`,
-      cancel_url: `${p.publicUrl}/account/top-up?topUp=cancelled`,
+      cancel_url: `${p.publicUrl}/account/top-up?topUp=cancelled&payment=${payment.id}`,
     },
     // Retried by the SDK, or asked again for the same top-up: still one session.
     { idempotencyKey: `capsul-top-up-${payment.id}` },
@@ -173,6 +173,27 @@ export async function confirmStripeCheckout(db: Db, rail: StripeRail, p: { accou
     const session = eventSession.parse(await stripeClient(rail).checkout.sessions.retrieve(p.sessionId));
     const about = { sessionId: session.id, paymentId: payment.id, accountId: payment.accountId, via: 'success page' };
     if (session.status === 'complete') await creditPaidSession(db, payment, session, currency, about);
+  }
+  const now = await db.payment.findUniqueOrThrow({ where: { id: payment.id }, select: { status: true } });
+  return { paymentId: payment.id, status: now.status };
+}
+
+/**
+ * Back from Stripe Checkout by its Cancel link: the session is expired at Stripe (so it cannot be paid later
+ * from a tab left open) and the top-up marked expired, rather than left "waiting for payment" for the day
+ * Stripe keeps a session open. If Stripe refuses because the session was paid meanwhile (another tab), the
+ * top-up is left as it is: its webhook credits it. Only the account that started it may cancel it.
+ */
+export async function cancelStripeCheckout(db: Db, rail: StripeRail, p: { accountId: string; paymentId: string }): Promise<{ paymentId: string; status: Payment['status'] } | null> {
+  const payment = await db.payment.findUnique({ where: { id: p.paymentId } });
+  if (!payment || payment.accountId !== p.accountId || payment.provider !== 'stripe') return null;
+  if (payment.status === 'pending' && payment.providerRef) {
+    try {
+      await stripeClient(rail).checkout.sessions.expire(payment.providerRef);
+      await markPayment(db, payment.id, 'expired', 'left at the checkout');
+    } catch (err) {
+      log.info('stripe checkout not expired (paid meanwhile, or Stripe unreachable): left to its webhook', { paymentId: payment.id, reason: (err as Error).message });
+    }
   }
   const now = await db.payment.findUniqueOrThrow({ where: { id: payment.id }, select: { status: true } });
   return { paymentId: payment.id, status: now.status };

@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from 'react';
 import { fieldErrors } from '~/components/errors';
 import { controlProps, Field } from '~/components/field';
 import { formatTime } from '~/components/format';
-import { formatMinor, fromDecimal, minorDigits } from '~/hub/billing/providers/amounts';
+import { formatMinor, fromDecimal, minorDigits } from '~/hub/billing/money';
 import { useTRPC } from '~/trpc/react';
 
 const RAIL = { stripe: 'Card (Stripe)', btcpay: 'Bitcoin (BTCPay Server)' } as const;
@@ -19,7 +19,7 @@ function waiting(list: { status: string; createdAt: Date }[] | undefined): boole
   return !!list?.some((p) => p.status === 'pending' && Date.now() - new Date(p.createdAt).getTime() < 30 * 60_000);
 }
 
-export function TopUp({ returned, sessionId }: { returned: 'done' | 'cancelled' | null; sessionId: string | null }) {
+export function TopUp({ returned, sessionId, paymentId }: { returned: 'done' | 'cancelled' | null; sessionId: string | null; paymentId: string | null }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const rails = useQuery(trpc.billing.rails.queryOptions());
@@ -43,12 +43,15 @@ export function TopUp({ returned, sessionId }: { returned: 'done' | 'cancelled' 
       },
     }),
   );
+  const cancel = useMutation(trpc.billing.cancelTopUp.mutationOptions({ onSettled: () => void queryClient.invalidateQueries({ queryKey: trpc.billing.payments.queryKey() }) }));
   const confirmed = useRef(false);
   useEffect(() => {
-    if (returned !== 'done' || !sessionId || confirmed.current) return;
+    if (confirmed.current) return;
+    if (returned === 'done' && sessionId) confirm.mutate({ sessionId });
+    else if (returned === 'cancelled' && paymentId) cancel.mutate({ paymentId });
+    else return;
     confirmed.current = true;
-    confirm.mutate({ sessionId });
-  }, [returned, sessionId, confirm]);
+  }, [returned, sessionId, paymentId, confirm, cancel]);
 
   const currency = rails.data?.currency ?? null;
   const offered = rails.data?.rails ?? [];

@@ -4,11 +4,11 @@ import { useState } from 'react';
 import { fieldErrors } from '~/components/errors';
 import { controlProps, Field } from '~/components/field';
 import { formatTime } from '~/components/format';
-import { formatMinor, parseAmount } from '~/hub/billing/money';
+import { formatMinor, fromDecimal } from '~/hub/billing/money';
 import { useTRPC } from '~/trpc/react';
 
 /** An amount as typed, in minor units; NaN (which the hub refuses, naming the field) when it is not one. */
-const minorOf = (text: string, currency: string) => parseAmount(text, currency) ?? Number.NaN;
+const minorOf = (text: string, currency: string) => fromDecimal(text, currency) ?? Number.NaN;
 
 function PriceForm({ currency, sizes, onSaved }: { currency: string; sizes: { sizeId: string; name: string }[]; onSaved: () => void }) {
   const trpc = useTRPC();

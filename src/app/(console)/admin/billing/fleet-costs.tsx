@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { ConfirmButton } from '~/components/confirm-button';
 import { fieldErrors } from '~/components/errors';
 import { controlProps, Field } from '~/components/field';
-import { formatMinor, parseAmount } from '~/hub/billing/money';
+import { formatMinor, fromDecimal, toDecimal } from '~/hub/billing/money';
 import { useTRPC } from '~/trpc/react';
 
 type Item = { id: string; month: string; label: string; amountMinor: number };
@@ -15,7 +15,7 @@ function CostForm({ currency, item, onDone }: { currency: string; item: Item | n
   const trpc = useTRPC();
   const [month, setMonth] = useState(item?.month ?? new Date().toISOString().slice(0, 7));
   const [label, setLabel] = useState(item?.label ?? '');
-  const [amount, setAmount] = useState(item ? formatMinor(item.amountMinor, currency).replace(/^[A-Z]{3} /, '').replace(/,/g, '') : '');
+  const [amount, setAmount] = useState(item ? toDecimal(item.amountMinor, currency) : '');
   const [sent, setSent] = useState<Record<string, string>>();
   const add = useMutation(trpc.billing.addCost.mutationOptions({ onSuccess: onDone }));
   const update = useMutation(trpc.billing.updateCost.mutationOptions({ onSuccess: onDone }));
@@ -30,7 +30,7 @@ function CostForm({ currency, item, onDone }: { currency: string; item: Item | n
         e.preventDefault();
         setSent(now);
         // NaN when it is not an amount: the hub refuses it, naming the field.
-        const cost = { month, label, amountMinor: parseAmount(amount, currency) ?? Number.NaN };
+        const cost = { month, label, amountMinor: fromDecimal(amount, currency) ?? Number.NaN };
         if (item) update.mutate({ id: item.id, ...cost });
         else add.mutate(cost);
       }}
