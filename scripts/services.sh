@@ -23,6 +23,9 @@ DO $$ BEGIN
     CREATE ROLE capsul_test LOGIN CREATEDB PASSWORD 'capsul_test';
   END IF;
 END $$;
+-- A test database is dropped WITH (FORCE), which must be allowed to end every backend in it: an autovacuum
+-- worker there has no role, so only pg_signal_backend lets a role that is not a superuser end it.
+GRANT pg_signal_backend TO capsul_test;
 SQL
 echo "export TEST_DATABASE_URL=postgresql://capsul_test:capsul_test@127.0.0.1:5432/postgres" >&3
 fi
