@@ -4,22 +4,12 @@
 // multiplier an admin sets is shown to that account.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { TRPCClientError } from '@trpc/client';
 import pg from 'pg';
-import type { HubRouter } from '~/hub/root';
 import { signIn, type Session } from '../support/accounts';
 import { createTestDatabase } from '../support/postgres';
 import { startHubProcess, type Hub } from '../support/processes';
 import { makeTestTls, type TestTls } from '../support/tls';
-
-async function refusal(call: Promise<unknown>): Promise<TRPCClientError<HubRouter>> {
-  const err = await call.then(
-    () => assert.fail('accepted'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof TRPCClientError, String(err));
-  return err as TRPCClientError<HubRouter>;
-}
+import { refusal } from '../support/refusal';
 
 describe('billing access', () => {
   let tls: TestTls;

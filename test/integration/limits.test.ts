@@ -13,15 +13,7 @@ import { signIn, type Session } from '../support/accounts';
 import { createTestDatabase } from '../support/postgres';
 import { allOnline, ROOT, startHubProcess, startSpokeProcess, type Hub, type SpokeHandle } from '../support/processes';
 import { makeTestTls, type TestTls } from '../support/tls';
-
-async function refusal(call: Promise<unknown>): Promise<TRPCClientError<HubRouter>> {
-  const err = await call.then(
-    () => assert.fail('accepted'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof TRPCClientError, String(err));
-  return err as TRPCClientError<HubRouter>;
-}
+import { refusal } from '../support/refusal';
 
 describe('limits per account', () => {
   let tls: TestTls;

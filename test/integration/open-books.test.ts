@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { createTRPCClient, httpLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
 import pg from 'pg';
 import superjson from 'superjson';
 import type { HubRouter } from '~/hub/root';
@@ -15,15 +15,7 @@ import { signIn, type Session } from '../support/accounts';
 import { createTestDatabase } from '../support/postgres';
 import { startHubProcess, type Hub } from '../support/processes';
 import { makeTestTls, type TestTls } from '../support/tls';
-
-async function refusal(call: Promise<unknown>): Promise<TRPCClientError<HubRouter>> {
-  const err = await call.then(
-    () => assert.fail('accepted'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof TRPCClientError, String(err));
-  return err as TRPCClientError<HubRouter>;
-}
+import { refusal } from '../support/refusal';
 
 const thisMonth = () => new Date().toISOString().slice(0, 7);
 

@@ -9,12 +9,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import { TRPCClientError } from '@trpc/client';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { balance } from '~/hub/billing/ledger';
 import { openDatabase, type Database } from '~/hub/db/open';
-import type { HubRouter } from '~/hub/root';
 import { httpsFetch } from '~/lib/https-fetch';
 import { newToken } from '~/lib/tokens';
 import { fieldIssues } from '~/lib/trpc-errors';
@@ -24,6 +22,7 @@ import { createTestDatabase } from '../support/postgres';
 import { startHubProcess, until, type Hub } from '../support/processes';
 import { startStripeStandin, stripeEvent, type StripeStandin } from '../support/stripe-standin';
 import { makeTestTls, type TestTls } from '../support/tls';
+import { refusal } from '../support/refusal';
 
 const STRIPE_KEY = `sk_test_${randomBytes(12).toString('hex')}`;
 const STRIPE_WHSEC = `whsec_${randomBytes(16).toString('hex')}`;
@@ -31,15 +30,6 @@ const BTCPAY_KEY = randomBytes(20).toString('hex');
 const BTCPAY_STORE = 'StandinStore7xQ2mK9pLw';
 const BTCPAY_SECRET = randomBytes(18).toString('base64url');
 const METRICS_TOKEN = newToken();
-
-async function refusal(call: Promise<unknown>): Promise<TRPCClientError<HubRouter>> {
-  const err = await call.then(
-    () => assert.fail('accepted'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof TRPCClientError, String(err));
-  return err as TRPCClientError<HubRouter>;
-}
 
 describe('payments: Stripe and BTCPay through stand-ins, credited once', () => {
   let tls: TestTls;
