@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ipv4, ipv6, vmState } from './capsul';
 import { catalogId, operationId } from './ids';
+import { snapshotOnHost } from './change';
 import { driverName, fileName } from './spoke';
 
 export const SPOKE_HOST_ID_HEADER = 'x-spoke-host-id';
@@ -30,8 +31,18 @@ export const spokeHeartbeatInput = z
 export const claimInput = z.object({ operationId });
 
 export const completionResult = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), state: vmState, ipv4: ipv4.optional(), ipv6: ipv6.optional() }),
-  z.object({ ok: z.literal(false), error: z.string().min(1).max(4000) }),
+  z.object({
+    ok: z.literal(true),
+    state: vmState,
+    ipv4: ipv4.optional(),
+    ipv6: ipv6.optional(),
+    // A change's report (contract/change.ts): the capsul's snapshots on the host after it, and for a snapshot
+    // of a running capsul how long its guest was paused.
+    snapshots: z.array(snapshotOnHost).max(1000).optional(),
+    pausedMs: z.number().min(0).optional(),
+  }),
+  // A change that failed says the state it left the capsul in, when the host could tell.
+  z.object({ ok: z.literal(false), error: z.string().min(1).max(4000), state: vmState.optional(), snapshots: z.array(snapshotOnHost).max(1000).optional() }),
 ]);
 export type CompletionResult = z.infer<typeof completionResult>;
 

@@ -4,6 +4,7 @@ import type { VmCommand, VmState } from '~/contract/capsul';
 import type { ImagesOnHost } from '~/contract/hub';
 import type { CapsulDetail, CreateInput, DriverName, ImageFiles } from '~/contract/spoke';
 import type { BuildStep } from '~/contract/hub';
+import type { CapsulChange, SnapshotOnHost } from '~/contract/change';
 import type { Logger } from '~/lib/log';
 
 /** Called by a driver as a build reaches each step; it returns at once and never throws. */
@@ -51,6 +52,12 @@ export type GraphicsPort = {
   close(): void;
 };
 
+/** What a capsul has on its host: what a resize grows from. */
+export type CapsulSize = { vcpus: number; memoryMb: number; diskGb: number };
+
+/** How a change ended: the capsul as it is now, its snapshots, and for a snapshot of a running guest its pause. */
+export type ChangeOutcome = CapsulDetail & { snapshots: SnapshotOnHost[]; pausedMs?: number };
+
 export interface Hypervisor {
   readonly driver: DriverName;
   /** Memory and disk this host can still give to new capsuls (before the spoke's own reservations). */
@@ -89,8 +96,25 @@ export interface Hypervisor {
   openGraphics(id: string): Promise<GraphicsPort>;
   /** The last `max` bytes of the capsul's boot log (what its serial port printed, across reboots); empty if none. */
   serialHistory(id: string, max: number): Promise<Buffer>;
-  /** Idempotent: a capsul that is not there is already destroyed. */
+  /** Idempotent: a capsul that is not there is already destroyed (with its snapshots). */
   destroy(id: string, log?: Logger): Promise<void>;
+  /** The capsul's vCPUs, memory and disk as its host has them; null when there is no such capsul. */
+  size(id: string): Promise<CapsulSize | null>;
+  /** Its snapshots on this host, oldest first. */
+  snapshots(id: string): Promise<SnapshotOnHost[]>;
+  /**
+   * Why this change cannot start now, said before it is accepted (no such capsul, a smaller size, no such
+   * snapshot, an image this host lacks); null when it can. Room is the spoke's to check (its reservations).
+   */
+  changeProblem(id: string, change: CapsulChange): Promise<string | null>;
+  /**
+   * Makes the change; resolves once it is done and the capsul is back in the state it was in (a running
+   * capsul running again, with its address). On failure it leaves the capsul usable (its previous disk, or the
+   * new one complete) and throws a HypervisorError saying which step failed. With `recovering`, an earlier run
+   * of the spoke was stopped in the middle of this change: it finishes the change from what that run left, or
+   * puts the capsul back as it was and throws saying so.
+   */
+  applyChange(id: string, change: CapsulChange, log: Logger, recovering: boolean): Promise<ChangeOutcome>;
 }
 
 /**
