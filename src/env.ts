@@ -71,6 +71,10 @@ const schema = z
     // A create its owner has not reported on this long after it began is checked with `get` on the owner
     // and ended (running or failed); nothing stays pending or assigned forever.
     CREATE_DEADLINE_MS: ms.default(15 * 60_000),
+    // The same for a change (resize, snapshots, rebuild): its owner's silence past this ends it as failed.
+    CHANGE_DEADLINE_MS: ms.default(15 * 60_000),
+    // How many snapshots one capsul may keep (they take disk on its host).
+    SNAPSHOTS_PER_CAPSUL: z.coerce.number().int().min(0).max(100).default(5),
     REAPER_PERIOD_MS: ms.default(10_000),
     // How often the database is compared with what the spokes list (the drift page shows the result).
     RECONCILE_PERIOD_MS: ms.default(5 * 60_000),

@@ -26,6 +26,15 @@ export const snapshotNote = z
 export const changeKind = z.enum(['resize', 'snapshotCreate', 'snapshotRevert', 'snapshotDelete', 'rebuild']);
 export type ChangeKind = z.infer<typeof changeKind>;
 
+/** How each change is named to people, on both sides. */
+export const CHANGE_WORDS: Record<ChangeKind, string> = {
+  resize: 'a resize',
+  snapshotCreate: 'a snapshot',
+  snapshotRevert: 'a revert to a snapshot',
+  snapshotDelete: 'a snapshot deletion',
+  rebuild: 'a rebuild',
+};
+
 export const capsulChange = z.discriminatedUnion('kind', [
   /** Grows vCPUs, memory and disk (never shrinks); a running capsul is stopped and started again. */
   z.object({ kind: z.literal('resize'), vcpus, memoryMb, diskGb }),
@@ -51,3 +60,12 @@ export type ChangeOutput = z.infer<typeof changeOutput>;
 /** A snapshot as its host keeps it: the bytes its disk layer takes on the host. */
 export const snapshotOnHost = z.object({ id: snapshotId, bytes: z.number().int().min(0) });
 export type SnapshotOnHost = z.infer<typeof snapshotOnHost>;
+
+type Size = { vcpus: number; memoryMb: number; diskGb: number };
+
+/** Why a resize from `now` to `to` would shrink the capsul (refused: data would be lost), or null. */
+export function shrinking(now: Size, to: Size): string | null {
+  const smaller = (['vcpus', 'memoryMb', 'diskGb'] as const).filter((f) => to[f] < now[f]);
+  if (!smaller.length) return null;
+  return `shrinking is not supported: ${smaller.map((f) => `${f} ${to[f]} is less than ${now[f]}`).join(', ')}`;
+}

@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { fieldError } from '~/lib/trpc-errors';
 import type { Db } from './db/client';
+import { violatesUnique } from './db/unique-violation';
 
 const ADJECTIVES = [
   'amber', 'brave', 'brisk', 'calm', 'clever', 'cosy', 'crisp', 'eager', 'fair', 'fond', 'gentle', 'glad', 'jolly',
@@ -46,7 +47,5 @@ export async function suggestName(db: Db, ownerId: string, attempt = 1): Promise
 
 /** Whether a database error is the unique index on (owner, name) refusing a second capsul of that name. */
 export function isNameConflict(err: unknown): boolean {
-  // Prisma and its raw queries name the index in the message or in the driver's error they carry.
-  const e = err as { message?: unknown; meta?: unknown } | null;
-  return `${String(e?.message ?? '')} ${JSON.stringify(e?.meta ?? null)}`.includes('Capsul_ownerId_name_key');
+  return violatesUnique(err, 'Capsul_ownerId_name_key');
 }

@@ -14,6 +14,7 @@ import { limitsRouter } from './routers/limits';
 import { openBooksProcedures } from './routers/open-books';
 import { operationRouter } from './routers/operation';
 import { paymentProcedures } from './routers/payments';
+import { snapshotRouter } from './routers/snapshot';
 import { sshKeyRouter } from './routers/ssh-key';
 import { spokeRouter } from './routers/spoke';
 import { createCallerFactory, router } from './trpc';
@@ -28,6 +29,7 @@ export const hubRouter = router({
   host: hostRouter,
   capsul: capsulRouter,
   console: consoleRouter,
+  snapshot: snapshotRouter,
   fleet: fleetRouter,
   image: imageRouter,
   limits: limitsRouter,

@@ -13,6 +13,7 @@ import {
   vmStateInput,
   vmStateOutput,
 } from '~/contract/spoke';
+import { changeInput, changeOutput } from '~/contract/change';
 import { errorMessage } from '~/lib/log';
 import { HypervisorError } from './hypervisor/types';
 import { procedure, router } from './trpc';
@@ -61,13 +62,15 @@ export const spokeRouter = router({
   vmState: procedure
     .input(vmStateInput)
     .output(vmStateOutput)
-    .mutation(async ({ ctx, input }) => ({ state: await hypervisorCall(() => ctx.spoke.hypervisor.setState(input.id, input.command, ctx.log)) })),
+    .mutation(async ({ ctx, input }) => ({
+      state: await hypervisorCall(() => ctx.spoke.changes.exclusive(input.id, `a ${input.command} command`, () => ctx.spoke.hypervisor.setState(input.id, input.command, ctx.log))),
+    })),
 
   destroy: procedure
     .input(idInput)
     .output(destroyOutput)
     .mutation(async ({ ctx, input }) => {
-      await hypervisorCall(() => ctx.spoke.hypervisor.destroy(input.id, ctx.log));
+      await hypervisorCall(() => ctx.spoke.changes.exclusive(input.id, 'destroying it', () => ctx.spoke.hypervisor.destroy(input.id, ctx.log)));
       return { destroyed: true as const };
     }),
 
@@ -75,6 +78,12 @@ export const spokeRouter = router({
     .input(createInput)
     .output(createOutput)
     .mutation(({ ctx, input }) => hypervisorCall(() => ctx.spoke.offer(input))),
+
+  /** An owner-directed async change (resize, snapshots, rebuild): started or refused at once (contract/change.ts). */
+  change: procedure
+    .input(changeInput)
+    .output(changeOutput)
+    .mutation(({ ctx, input }) => hypervisorCall(() => ctx.spoke.changes.offer(input))),
 });
 
 export type SpokeRouter = typeof spokeRouter;

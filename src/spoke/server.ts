@@ -85,6 +85,10 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger, opts: 
     .recoverInterruptedBuilds()
     .then((resumed) => resumed && spokeLog.warn('builds interrupted by the last stop are being finished', { count: resumed }))
     .catch((err) => spokeLog.error('recovering interrupted builds failed', { err }));
+  void spoke.changes
+    .recover()
+    .then((recovered) => recovered && spokeLog.warn('changes interrupted by the last stop are being finished or undone', { count: recovered }))
+    .catch((err) => spokeLog.error('recovering interrupted changes failed', { err }));
 
   // Starting is news: tell the hub now rather than waiting for its next heartbeat round.
   let announced = false;

@@ -14,6 +14,7 @@ import type { HubClient } from './hub-client';
 import { HypervisorError, type HostResources, type Hypervisor, type MeasuredResources, type Progress } from './hypervisor/types';
 import { backoffMs, type Outbox } from './outbox';
 import { ProgressReports } from './progress';
+import { Changes } from './changes';
 
 type Size = { memoryMb: number; diskGb: number };
 /** Room promised to a create: while its claim is out (`settled` resolves when the claim is decided), then
@@ -30,6 +31,8 @@ export class Spoke {
   /** Aborted when the spoke stops: claims still waiting to be decided give up (their journals stay). */
   private readonly stopping = new AbortController();
   private readonly progress: ProgressReports;
+  /** Changes to capsuls that exist (resize, snapshots, rebuild): journalled in changes/, beside builds/. */
+  readonly changes: Changes;
 
   constructor(
     readonly hypervisor: Hypervisor,
@@ -39,6 +42,10 @@ export class Spoke {
     private readonly buildsDir: string,
   ) {
     this.progress = new ProgressReports((report) => this.hub.spoke.reportProgress.mutate(report), log);
+    this.changes = new Changes(hypervisor, outbox, log, path.join(path.dirname(buildsDir), 'changes'), async (need) => {
+      const c = await this.capacity(need);
+      return c.available ? null : `not enough room on this host: needs ${need.memoryMb} MiB more memory and ${need.diskGb} GiB more disk, has ${c.freeMemoryMb} MiB and ${c.freeDiskGb} GiB free (moving a capsul to another host is not built yet)`;
+    });
   }
 
   private journalOf(operationId: string): string {
@@ -236,9 +243,10 @@ export class Spoke {
     await this.hub.spoke.heartbeat.mutate({ driver: this.hypervisor.driver, ...free, images });
   }
 
-  /** Waits for creates in progress (used by tests). */
+  /** Waits for creates and changes in progress (used by tests). */
   async settle(): Promise<void> {
     while (this.building.size) await Promise.all([...this.building]);
+    await this.changes.settle();
   }
 
   /**
@@ -248,10 +256,11 @@ export class Spoke {
    */
   async stop(graceMs: number): Promise<number> {
     this.stopping.abort();
+    this.changes.stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.settle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
-    return this.building.size;
+    return this.building.size + this.changes.stop();
   }
 }
 

@@ -1,6 +1,7 @@
 // Metering: each capsul is charged per hour, or part of one, from the moment its create was assigned to a
 // host (the winning claim, HostOperation.assignedAt) until it is deleted, at the price in force when each
-// hour began, times the owner's multiplier. Hours are the capsul's own: hour i begins at assignedAt + i h, and
+// hour began for the size it had when that hour began (a completed resize changes the size from the next
+// hour on), times the owner's multiplier. Hours are the capsul's own: hour i begins at assignedAt + i h, and
 // is charged once begun. Only capsuls whose create completed are charged (a create that failed or ended in
 // a conflict never is; one still building is charged from its assignment once it completes), and only
 // capsuls made with a catalog size (an admin's hand-picked vCPUs have no price).
@@ -53,6 +54,27 @@ async function meterable(db: Db): Promise<Meterable[]> {
        AND (c."deletedAt" IS NULL OR (last."usageUntil" IS NULL AND c."deletedAt" > priced."from") OR last."usageUntil" < c."deletedAt")`;
 }
 
+type Resize = { capsulId: string; completedAt: Date; fromSizeId: string | null };
+
+/** The capsuls' completed resizes, oldest first: each says the size it left (operations/changes.ts). */
+async function resizes(db: Db, capsulIds: string[]): Promise<Map<string, Resize[]>> {
+  const rows = capsulIds.length
+    ? await db.$queryRaw<Resize[]>`
+        SELECT o."capsulId", o."completedAt", o.payload->>'fromSizeId' AS "fromSizeId" FROM "Operation" o
+         WHERE o.kind = 'resize' AND o.state = 'completed' AND o."capsulId" = ANY(${capsulIds}::text[])
+         ORDER BY o."completedAt"`
+    : [];
+  const by = new Map<string, Resize[]>();
+  for (const r of rows) by.set(r.capsulId, [...(by.get(r.capsulId) ?? []), r]);
+  return by;
+}
+
+/** The size a capsul had at `t`: the one the first resize after `t` left, or the one it has now. */
+function sizeAt(current: string, history: Resize[] | undefined, t: number): string | null {
+  const next = history?.find((r) => r.completedAt.getTime() > t);
+  return next ? next.fromSizeId : current;
+}
+
 /** How many of a capsul's hours have begun by `now` (and before its deletion). */
 export function hoursBegun(start: Date, now: Date, deletedAt: Date | null): number {
   const s = start.getTime();
@@ -65,7 +87,7 @@ export function hoursBegun(start: Date, now: Date, deletedAt: Date | null): numb
 export async function planUsage(db: Db, now = new Date()): Promise<NewEntry[]> {
   const { currency } = requireBilling();
   const [capsuls, book] = await Promise.all([meterable(db), priceHistory(db)]);
-  const mult = await multipliers(db, [...new Set(capsuls.map((c) => c.ownerId))]);
+  const [mult, resized] = await Promise.all([multipliers(db, [...new Set(capsuls.map((c) => c.ownerId))]), resizes(db, capsuls.map((c) => c.id))]);
   const plan: NewEntry[] = [];
   for (const c of capsuls) {
     const s = c.start.getTime();
@@ -79,7 +101,11 @@ export async function planUsage(db: Db, now = new Date()): Promise<NewEntry[]> {
     const percent = BigInt(mult.get(c.ownerId) ?? 100);
     const before = c.units ?? 0n;
     let after = before;
-    for (let i = from; i < until; i++) after += BigInt(book.at(c.sizeId, s + i * HOUR_MS) ?? 0) * percent;
+    for (let i = from; i < until; i++) {
+      const begins = s + i * HOUR_MS;
+      const size = sizeAt(c.sizeId, resized.get(c.id), begins);
+      after += BigInt((size && book.at(size, begins)) ?? 0) * percent;
+    }
     const charged = after / UNITS_PER_MINOR - before / UNITS_PER_MINOR;
     const firstHour = new Date(s + from * HOUR_MS);
     plan.push({

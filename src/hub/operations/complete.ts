@@ -8,6 +8,8 @@ import { log } from '~/lib/log';
 import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
 import { countOperation } from '../metrics';
+import { changeKind } from '~/contract/change';
+import { applyChangeCompletion } from './change-complete';
 import { removeConflictedVm } from './conflict';
 import { json } from './record';
 
@@ -70,20 +72,25 @@ export async function applyCompletion(
   return true;
 }
 
+/** A create's, or a change's (change-complete.ts): the async operations a host reports the end of. */
 export async function completeOperation(db: Db, hostId: string, { operationId, result }: CompleteInput) {
   const offer = await db.hostOperation.findUnique({
     where: { operationId_hostId: { operationId, hostId } },
     select: { operation: { select: { hostId: true, capsulId: true, kind: true } } },
   });
-  if (!offer || offer.operation.kind !== 'create') {
+  const kind = offer?.operation.kind;
+  const change = changeKind.safeParse(kind);
+  if (!offer || (kind !== 'create' && !change.success)) {
     throw new TRPCError({ code: 'NOT_FOUND', message: `operation ${operationId} was not offered to host ${hostId}` });
   }
   if (offer.operation.hostId !== hostId) {
     throw new TRPCError({ code: 'FORBIDDEN', message: `operation ${operationId} is not assigned to host ${hostId}` });
   }
-  if (await applyCompletion(db, { id: operationId, hostId, capsulId: offer.operation.capsulId }, result, 'owner')) {
-    return { acknowledged: true as const };
-  }
+  const { capsulId } = offer.operation;
+  const applied = change.success
+    ? await applyChangeCompletion(db, { id: operationId, hostId, capsulId: capsulId!, kind: change.data }, result, 'owner')
+    : await applyCompletion(db, { id: operationId, hostId, capsulId }, result, 'owner');
+  if (applied) return { acknowledged: true as const };
   const current = await db.hostOperation.findUnique({ where: { operationId_hostId: { operationId, hostId } }, select: { result: true } });
   if (canonical(current?.result) === canonical(result)) return { acknowledged: true as const }; // a repeat
   log.warn('a different completion for a finished operation was refused', { operationId, hostId });

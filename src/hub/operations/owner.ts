@@ -8,6 +8,7 @@ import { HostsError } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { capsulChanged } from '../events';
 import { callHost, type HostOutcome, type HostTarget } from './fan-out';
+import { changeRunning, runningChange } from './running-change';
 import { finishOperation, startOperation, type Actor } from './record';
 
 /** Limits which capsuls an actor reaches: an account only its own, the operator any. */
@@ -23,16 +24,16 @@ export async function findCapsul(db: Db, id: string, scope: Scope) {
   return capsul;
 }
 
-type Owned = Awaited<ReturnType<typeof findCapsul>>;
+export type Owned = Awaited<ReturnType<typeof findCapsul>>;
 
-function ownerOf(capsul: Owned) {
+export function ownerOf(capsul: Owned) {
   if (!capsul.host) {
     throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `capsul ${capsul.id} is on no host (state ${capsul.state})` });
   }
   return capsul.host;
 }
 
-function hostFailed(outcome: HostOutcome<unknown>): TRPCError {
+export function hostFailed(outcome: HostOutcome<unknown>): TRPCError {
   if (outcome.ok) throw new Error('hostFailed on a success');
   const message = `host ${outcome.hostId} could not do it: ${outcome.reason}`;
   return new TRPCError({
@@ -46,6 +47,13 @@ function refuseWhileCreating(capsul: Owned): void {
   if (capsul.state === 'pending' || capsul.state === 'creating') {
     throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `capsul ${capsul.id} is still being created; try again when it is running` });
   }
+}
+
+/** Refuses while a change (resize, snapshot, rebuild) runs on the capsul, naming it; and while it is created. */
+async function refuseWhileBusy(db: Db, capsul: Owned, what: string): Promise<void> {
+  refuseWhileCreating(capsul);
+  const running = await runningChange(db, capsul.id);
+  if (running) throw changeRunning(running, what);
 }
 
 /**
@@ -73,7 +81,7 @@ export async function refreshCapsul(db: Db, actor: Actor, id: string, scope: Sco
 /** start, stop (ACPI), forceStop or restart, on the owner; returns the state the hypervisor reports. */
 export async function setCapsulState(db: Db, actor: Actor, id: string, command: VmCommand, scope: Scope) {
   const capsul = await findCapsul(db, id, scope);
-  refuseWhileCreating(capsul);
+  await refuseWhileBusy(db, capsul, `a ${command} command`);
   const host = ownerOf(capsul);
   const op = await startOperation(db, { kind: 'vmState', actor, payload: { id, command }, capsulId: id, hostId: host.id });
   const outcome = await callHost(
@@ -105,8 +113,12 @@ export async function destroyOnHost(db: Db, actor: Actor, capsulId: string, host
 /** Removes the VM, its disk and its seed on the owner, then marks the capsul deleted. */
 export async function destroyCapsul(db: Db, actor: Actor, id: string, scope: Scope) {
   const capsul = await findCapsul(db, id, scope);
-  refuseWhileCreating(capsul);
-  const deleted = () => [db.capsul.update({ where: { id }, data: { state: 'deleted', deletedAt: new Date(), deletedBy: actor, step: null } })];
+  await refuseWhileBusy(db, capsul, 'deleting it');
+  // Its snapshots go with it (the host removes their layers with the disk).
+  const deleted = () => [
+    db.capsul.update({ where: { id }, data: { state: 'deleted', deletedAt: new Date(), deletedBy: actor, step: null } }),
+    db.snapshot.updateMany({ where: { capsulId: id, deletedAt: null }, data: { deletedAt: new Date() } }),
+  ];
   if (!capsul.host) {
     // Never placed on a host (its create failed before assignment): nothing to remove anywhere.
     const op = await startOperation(db, { kind: 'destroy', actor, payload: { id }, capsulId: id, hostId: null });

@@ -12,6 +12,35 @@ import { capsulChanged } from '../events';
 import { applyCompletion } from './complete';
 import { callHost } from './fan-out';
 import { failOrphanedSessions, failUnusedTickets } from '../console/tickets';
+import { applyChangeCompletion } from './change-complete';
+import { CHANGE_KINDS } from './running-change';
+import type { ChangeKind } from '~/contract/change';
+
+/**
+ * A change still open past CHANGE_DEADLINE_MS: its owner went silent. It fails, with the capsul's state as the
+ * owner answers `get` now (unchanged if it does not answer); a report from the owner later still wins.
+ */
+async function reapSilentChanges(db: Db, log: Logger, now: number): Promise<number> {
+  const overdue = await db.operation.findMany({
+    where: { kind: { in: CHANGE_KINDS }, state: { in: ['pending', 'assigned'] }, completedAt: null, createdAt: { lt: new Date(now - env().CHANGE_DEADLINE_MS) } },
+    select: { id: true, kind: true, capsulId: true, hostId: true, host: { select: { id: true, httpsUrl: true } } },
+  });
+  let ended = 0;
+  for (const op of overdue) {
+    if (!op.host || !op.hostId || !op.capsulId) continue;
+    const id = op.capsulId;
+    const outcome = await callHost(op.host, { procedure: 'get', deadlineMs: env().SPOKE_CALL_TIMEOUT_MS, operationId: op.id }, (s, o) => s.get.query({ id }, o), getOutput);
+    const silence = `past its deadline the owner ${op.hostId} had not reported how it ended`;
+    const result = outcome.ok
+      ? { ok: false as const, error: `${silence}; the capsul is ${outcome.value?.state ?? 'missing on the host'} now`, state: outcome.value?.state }
+      : { ok: false as const, error: `${silence}, and does not answer: ${outcome.reason}` };
+    if (await applyChangeCompletion(db, { id: op.id, hostId: op.hostId, capsulId: id, kind: op.kind as ChangeKind }, result, 'reaper')) {
+      ended++;
+      log.warn('reaper: an overdue change was ended', { operationId: op.id, kind: op.kind });
+    }
+  }
+  return ended;
+}
 
 export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failedPending: number; resolvedCreates: number }> {
   const now = Date.now();
@@ -59,6 +88,7 @@ export async function reapStuckOperations(db: Db, log: Logger): Promise<{ failed
       log.warn('reaper: an overdue create was ended', { operationId: op.id, ok: result.ok });
     }
   }
+  resolved += await reapSilentChanges(db, log, now);
   // Console tickets minted and never used: their operations end, saying so.
   const unused = await failUnusedTickets(db);
   if (unused) log.info('reaper: console tickets expired unused', { count: unused });

@@ -17,6 +17,10 @@ import { hostFits, imageAvailability, type ImageAvailability } from '../image-av
 import { storedErrorFor } from '../error-shape';
 import { createCapsul, destroyCapsul, findCapsul, heardCapacity, refreshCapsul, setCapsulState } from '../operations';
 import { actionOf } from '../operations/action';
+import { rebuildCapsul, resizeCapsul } from '../operations/changes';
+import { billingConfig } from '../billing/config';
+import { currentPrices } from '../billing/prices';
+import { shrinking } from '~/contract/change';
 import { actorProcedure, router, scopeOf, type Actor } from '../trpc';
 import { email } from './auth';
 
@@ -167,6 +171,52 @@ export const capsulRouter = router({
   setState: actorProcedure
     .input(z.object({ id: capsulId, command: vmCommand }))
     .mutation(({ ctx, input }) => setCapsulState(ctx.db, ctx.actor.label, input.id, input.command, scopeOf(ctx.actor))),
+
+  /** Grows the capsul to a larger catalog size (an owner-directed async operation, operations/changes.ts). */
+  resize: actorProcedure
+    .input(z.object({ id: capsulId, size: catalogId }))
+    .mutation(({ ctx, input }) => resizeCapsul(ctx.db, ctx.actor.label, input.id, input.size, scopeOf(ctx.actor))),
+
+  /**
+   * The sizes this capsul can grow to, each with its price and whether its host has the room now (from the
+   * host's last heartbeat; the host checks again when asked). Reads the database only.
+   */
+  resizeOptions: actorProcedure.input(z.object({ id: capsulId })).query(async ({ ctx, input }) => {
+    const capsul = await findCapsul(ctx.db, input.id, scopeOf(ctx.actor));
+    const [sizes, prices, hosts] = await Promise.all([
+      ctx.db.vmSize.findMany({ orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] }),
+      billingConfig() ? currentPrices(ctx.db) : Promise.resolve([]),
+      heardCapacity(ctx.db),
+    ]);
+    const host = hosts.find((h) => h.id === capsul.hostId);
+    return sizes
+      .filter((s) => !shrinking(capsul, s) && (s.vcpus !== capsul.vcpus || s.memoryMb !== capsul.memoryMb || s.diskGb !== capsul.diskGb))
+      .map((s) => {
+        const more = { memoryMb: s.memoryMb - capsul.memoryMb, diskGb: s.diskGb - capsul.diskGb };
+        const room = !host ? 'its host is offline' : (host.freeMemoryMb ?? Infinity) < more.memoryMb || (host.freeDiskGb ?? Infinity) < more.diskGb ? `its host has ${host.freeMemoryMb} MiB memory and ${host.freeDiskGb} GiB disk free; this needs ${more.memoryMb} MiB and ${more.diskGb} GiB more` : null;
+        return { id: s.id, name: s.name, vcpus: s.vcpus, memoryMb: s.memoryMb, diskGb: s.diskGb, monthlyMinor: prices.find((p) => p.sizeId === s.id)?.monthlyMinor ?? null, fits: !room, reason: room };
+      });
+  }),
+
+  /** A new disk from an image, with the chosen keys; the same id and address. Confirmed by typing the name. */
+  rebuild: actorProcedure
+    .input(
+      z.object({
+        id: capsulId,
+        image: catalogId,
+        sshKeyIds: z.array(z.uuid()).max(32).default([]),
+        sshAuthorizedKeys: z.array(sshPublicKey).max(32).default([]),
+        confirm: z.string().max(64),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const capsul = await findCapsul(ctx.db, input.id, scopeOf(ctx.actor));
+      const image = await findImage(ctx.db, input.image);
+      const keys = input.sshKeyIds.length ? await ctx.db.sshKey.findMany({ where: { id: { in: input.sshKeyIds }, ownerId: capsul.ownerId } }) : [];
+      if (keys.length !== input.sshKeyIds.length) throw fieldError('sshKeyIds', "one of these keys is not the capsul owner's, or was removed");
+      const sshAuthorizedKeys = [...new Set([...keys.map((k) => k.content), ...input.sshAuthorizedKeys])];
+      return rebuildCapsul(ctx.db, ctx.actor.label, input.id, { image, sshAuthorizedKeys, confirm: input.confirm }, scopeOf(ctx.actor));
+    }),
 
   destroy: actorProcedure
     .input(z.object({ id: capsulId }))

@@ -6,16 +6,29 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VmCommand, VmState } from '~/contract/capsul';
 import type { ImagesOnHost } from '~/contract/hub';
+import { shrinking, type CapsulChange, type SnapshotOnHost } from '~/contract/change';
 import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
 import type { Logger } from '~/lib/log';
 import { BootLogRing } from '../console/ring';
 import { SimulatedSerial } from '../console/simulated-serial';
-import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress, type SerialPort, type GraphicsPort } from './types';
+import { HypervisorError, type CapsulSize, type ChangeOutcome, type Hypervisor, type MeasuredResources, type Progress, type SerialPort, type GraphicsPort } from './types';
 
 /** How much of each fake capsul's boot log is kept (between this and twice this, on disk). */
 const FAKE_LOG_BYTES = 256 * 1024;
 
-type FakeVm = { id: string; state: VmState; memoryMb: number; diskGb: number; ipv4: string };
+type FakeVm = {
+  id: string;
+  state: VmState;
+  vcpus?: number; // absent in files written before resize existed
+  memoryMb: number;
+  diskGb: number;
+  ipv4: string;
+  image?: string;
+  snapshots?: SnapshotOnHost[];
+};
+
+/** What a fake snapshot layer takes: a small layer, so many fit. */
+const FAKE_SNAPSHOT_BYTES = 1024 * 1024;
 
 export type FakeOptions = {
   stateDir: string;
@@ -79,10 +92,13 @@ export class FakeHypervisor implements Hypervisor {
   async resources(): Promise<MeasuredResources> {
     let memory = this.opts.memoryMb;
     let disk = this.opts.diskGb;
+    let snapshotBytes = 0;
     for (const vm of this.vms.values()) {
       memory -= vm.memoryMb;
       disk -= vm.diskGb;
+      for (const s of vm.snapshots ?? []) snapshotBytes += s.bytes;
     }
+    disk -= Math.ceil(snapshotBytes / 1024 ** 3);
     return { freeMemoryMb: memory, freeDiskGb: disk, counted: new Set(this.vms.keys()) };
   }
 
@@ -111,7 +127,7 @@ export class FakeHypervisor implements Hypervisor {
   async create(spec: CreateInput, log: Logger, progress: Progress = () => {}): Promise<CapsulDetail> {
     if (this.vms.has(spec.id)) throw new HypervisorError(`define: a domain named ${spec.id} already exists`);
     // The capsul counts against capacity from the start, as a defined domain does.
-    const vm: FakeVm = { id: spec.id, state: 'stopped', memoryMb: spec.memoryMb, diskGb: spec.diskGb, ipv4: fakeAddress(spec.id) };
+    const vm: FakeVm = { id: spec.id, state: 'stopped', vcpus: spec.vcpus, memoryMb: spec.memoryMb, diskGb: spec.diskGb, ipv4: fakeAddress(spec.id), image: spec.image };
     this.vms.set(spec.id, vm);
     await this.save();
     // The libvirt driver's steps, with the build's time spread over them.
@@ -159,6 +175,74 @@ export class FakeHypervisor implements Hypervisor {
     this.serials.get(id)?.ring.remove();
     this.serials.delete(id);
     if (this.vms.delete(id)) await this.save();
+  }
+
+  async size(id: string): Promise<CapsulSize | null> {
+    const vm = this.vms.get(id);
+    return vm ? { vcpus: vm.vcpus ?? 1, memoryMb: vm.memoryMb, diskGb: vm.diskGb } : null;
+  }
+
+  async snapshots(id: string): Promise<SnapshotOnHost[]> {
+    return [...(this.vms.get(id)?.snapshots ?? [])];
+  }
+
+  async changeProblem(id: string, change: CapsulChange): Promise<string | null> {
+    const vm = this.vms.get(id);
+    if (!vm) return `no capsul ${id} on this host`;
+    const has = (vm.snapshots ?? []).some((s) => 'snapshotId' in change && s.id === change.snapshotId);
+    switch (change.kind) {
+      case 'resize':
+        return shrinking({ vcpus: vm.vcpus ?? 1, memoryMb: vm.memoryMb, diskGb: vm.diskGb }, change);
+      case 'snapshotCreate':
+        return has ? `capsul ${id} has a snapshot ${change.snapshotId} already` : null;
+      case 'snapshotRevert':
+      case 'snapshotDelete':
+        return has ? null : `capsul ${id} has no snapshot ${change.snapshotId} on this host`;
+      case 'rebuild':
+        return this.imageProblem(change.image, change.imageFiles);
+    }
+  }
+
+  /**
+   * The change, with the build's time (FAKE_CREATE_MS) as its work. Each step is idempotent, so a change
+   * an earlier run left half done is finished by running it again.
+   */
+  async applyChange(id: string, change: CapsulChange, log: Logger, recovering: boolean): Promise<ChangeOutcome> {
+    const vm = this.vms.get(id);
+    if (!vm) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
+    const wasRunning = vm.state === 'running';
+    const snapshots = (vm.snapshots ??= []);
+    let pausedMs: number | undefined;
+    const restart = change.kind === 'resize' || change.kind === 'snapshotRevert' || change.kind === 'rebuild';
+    if (restart && wasRunning) await this.setState(id, 'forceStop');
+    await sleep(this.opts.createMs);
+    switch (change.kind) {
+      case 'resize':
+        Object.assign(vm, { vcpus: change.vcpus, memoryMb: change.memoryMb, diskGb: change.diskGb });
+        break;
+      case 'snapshotCreate':
+        if (!snapshots.some((s) => s.id === change.snapshotId)) snapshots.push({ id: change.snapshotId, bytes: FAKE_SNAPSHOT_BYTES });
+        pausedMs = wasRunning ? 1 : undefined;
+        break;
+      case 'snapshotRevert': {
+        const at = snapshots.findIndex((s) => s.id === change.snapshotId);
+        if (at < 0) throw new HypervisorError(`revert: capsul ${id} has no snapshot ${change.snapshotId}`, 'precondition');
+        snapshots.splice(at + 1);
+        break;
+      }
+      case 'snapshotDelete':
+        vm.snapshots = snapshots.filter((s) => s.id !== change.snapshotId);
+        break;
+      case 'rebuild':
+        Object.assign(vm, { image: change.image, diskGb: change.diskGb, snapshots: [] });
+        this.serials.get(id)?.ring.remove();
+        this.serials.delete(id);
+        break;
+    }
+    await this.save();
+    if (restart && wasRunning) await this.setState(id, 'start');
+    log.info('fake change done', { capsulId: id, kind: change.kind, recovering });
+    return { id, state: vm.state, ipv4: vm.ipv4, snapshots: [...(vm.snapshots ?? [])], pausedMs };
   }
 
   async openSerial(id: string, historyMax: number): Promise<SerialPort> {
