@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { capsulId, hostId } from '~/contract/ids';
 import { actionOf } from '../operations/action';
 import { adminProcedure, router } from '../trpc';
+import { changeKind } from '~/contract/change';
 
-const kind = z.enum(['create', 'destroy', 'list', 'capacityAvailable', 'get', 'vmState', 'console']);
+const kind = z.enum(['create', 'destroy', 'list', 'capacityAvailable', 'get', 'vmState', 'console', ...changeKind.options]);
 const state = z.enum(['pending', 'assigned', 'completed', 'failed', 'conflict']);
 const CAPSUL_NAME = { select: { name: true } } as const;
 
