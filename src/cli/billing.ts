@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { formatMinor, fromDecimal } from '~/hub/billing/money';
 import type { HubAdminClient } from './hub-admin-client';
+import { UsageError } from './usage-error';
 
-export class BillingUsageError extends Error {}
 
 export type BillingValues = { json?: boolean; note?: string; limit?: string; multiplier?: string; exempt?: string };
 
@@ -16,7 +16,7 @@ async function currencyOf(hub: HubAdminClient): Promise<string> {
 
 function amountArg(text: string | undefined, currency: string): number {
   const minor = text === undefined ? null : fromDecimal(text, currency);
-  if (minor === null || minor <= 0) throw new BillingUsageError(`give the amount in ${currency}, e.g. 12.50 (more than nothing)`);
+  if (minor === null || minor <= 0) throw new UsageError(`give the amount in ${currency}, e.g. 12.50 (more than nothing)`);
   return minor;
 }
 
@@ -26,7 +26,7 @@ export async function billingCommand(hub: HubAdminClient, args: string[], values
   const money = (m: number | null) => (m === null ? 'no price' : formatMinor(m, currency));
   switch (command) {
     case 'balance': {
-      if (!sub) throw new BillingUsageError('missing email');
+      if (!sub) throw new UsageError('missing email');
       const a = await hub.billing.account.query({ account: sub, limit: 1 });
       if (values.json) return { account: a.account, currency, balanceMinor: a.balanceMinor, monthlyRateMinor: a.monthlyRateMinor, runsOutAt: a.runsOutAt, multiplierPercent: a.multiplierPercent, exempt: a.exempt };
       const lasts = a.runsOutAt ? `, runs out around ${a.runsOutAt.toISOString()}` : '';
@@ -35,14 +35,14 @@ export async function billingCommand(hub: HubAdminClient, args: string[], values
     }
     case 'credit':
     case 'debit': {
-      if (!sub) throw new BillingUsageError('missing email');
-      if (!values.note) throw new BillingUsageError('missing --note (say why: it is kept in the ledger)');
+      if (!sub) throw new UsageError('missing email');
+      if (!values.note) throw new UsageError('missing --note (say why: it is kept in the ledger)');
       const minor = amountArg(third, currency);
       const done = await hub.billing.adjust.mutate({ account: sub, amountMinor: command === 'credit' ? minor : -minor, note: values.note, idempotencyKey: randomUUID() });
       return values.json ? done : `${command === 'credit' ? 'credited' : 'debited'} ${money(Math.abs(done.amountMinor))}; ${done.account} now has ${money(done.balanceMinor)}`;
     }
     case 'ledger': {
-      if (!sub) throw new BillingUsageError('missing email');
+      if (!sub) throw new UsageError('missing email');
       const a = await hub.billing.account.query({ account: sub, limit: Math.min(200, Number(values.limit ?? 50) || 50) });
       if (values.json) return a.ledger;
       return a.ledger.map((e) => ({
@@ -57,12 +57,12 @@ export async function billingCommand(hub: HubAdminClient, args: string[], values
     }
     case 'prices': {
       if (sub === 'set') {
-        if (!third) throw new BillingUsageError('missing size id');
+        if (!third) throw new UsageError('missing size id');
         const minor = fourth === '0' ? 0 : amountArg(fourth, currency);
         const set = await hub.billing.setPrice.mutate({ size: third, monthlyMinor: minor });
         return values.json ? set : `${set.size}: ${money(set.monthlyMinor)} a month from ${set.from.toISOString()} on`;
       }
-      if (sub) throw new BillingUsageError(`unknown: prices ${sub}`);
+      if (sub) throw new UsageError(`unknown: prices ${sub}`);
       const prices = await hub.billing.prices.query();
       if (values.json) return prices;
       return prices.sizes.map((s) => ({
@@ -73,15 +73,15 @@ export async function billingCommand(hub: HubAdminClient, args: string[], values
       }));
     }
     case 'billing-account': {
-      if (!sub) throw new BillingUsageError('missing email');
+      if (!sub) throw new UsageError('missing email');
       const exempt = values.exempt === undefined ? undefined : values.exempt === 'yes' ? true : values.exempt === 'no' ? false : null;
-      if (exempt === null) throw new BillingUsageError('--exempt is yes or no');
+      if (exempt === null) throw new UsageError('--exempt is yes or no');
       const multiplierPercent = values.multiplier === undefined ? undefined : Number(values.multiplier);
-      if (exempt === undefined && multiplierPercent === undefined) throw new BillingUsageError('give --multiplier <percent> and/or --exempt yes|no');
+      if (exempt === undefined && multiplierPercent === undefined) throw new UsageError('give --multiplier <percent> and/or --exempt yes|no');
       return hub.billing.setAccount.mutate({ account: sub, multiplierPercent, exempt });
     }
   }
-  throw new BillingUsageError(`unknown command: ${command}`);
+  throw new UsageError(`unknown command: ${command}`);
 }
 
 export const BILLING_COMMANDS = ['balance', 'credit', 'debit', 'ledger', 'prices', 'billing-account'];

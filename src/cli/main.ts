@@ -10,7 +10,9 @@ import { newToken } from '~/lib/tokens';
 import { fieldIssues } from '~/lib/trpc-errors';
 import { adminSettingsFromEnv, createHubAdminClient, type HubAdminClient } from './hub-admin-client';
 import { fetchImage, ImageFetchError } from './image-fetch';
-import { BILLING_COMMANDS, billingCommand, BillingUsageError } from './billing';
+import { BILLING_COMMANDS, billingCommand } from './billing';
+import { CHANGE_COMMANDS, ChangeFailed, changeCommand } from './changes';
+import { UsageError } from './usage-error';
 import { attachConsole } from './console';
 
 const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for machine-readable output)
@@ -36,6 +38,16 @@ const USAGE = `usage: npm run capsul -- <command> [options]   (add --json for ma
   rename <capsul-id> <name>              a new name (unique among the owner's capsuls)
   start|stop|force-stop|restart <capsul-id>
   destroy <capsul-id>
+  resize <capsul-id> --size <id> [--wait]
+                                         grow a capsul to a larger size (a running one is stopped and
+                                         started); --wait: until it has finished, exit 1 if it failed
+  snapshot create <capsul-id> --name N [--note T] [--wait]
+  snapshot list <capsul-id>              its snapshots: name, size on the host, when taken
+  snapshot revert|delete <capsul-id> <snapshot-id> [--wait]
+                                         revert: the disk as it was then (later snapshots are removed)
+  rebuild <capsul-id> --image <id> --confirm <capsul name> [--key "<key>"]... [--key-file F]... [--wait]
+                                         a new disk from the image with these keys; same id and address;
+                                         everything on the old disk and its snapshots are gone
   console <capsul-id>                    attach this terminal to the capsul's serial console, through the
                                          hub (raw mode; Ctrl-] leaves)
 
@@ -109,6 +121,8 @@ const OPTIONS = {
   note: { type: 'string' },
   multiplier: { type: 'string' },
   exempt: { type: 'string' },
+  confirm: { type: 'string' },
+  wait: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -173,6 +187,7 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
     return value;
   };
   if (command && BILLING_COMMANDS.includes(command)) return billingCommand(hub, args, values);
+  if (command && CHANGE_COMMANDS.includes(command)) return changeCommand(hub, args, values, () => keysFrom(values));
   switch (command) {
     case 'host':
       switch (sub) {
@@ -334,7 +349,6 @@ async function run(hub: HubAdminClient, args: string[], values: Values): Promise
   throw new UsageError(`unknown command: ${args.join(' ') || '(none)'}`);
 }
 
-class UsageError extends Error {}
 
 async function imageFetch(hub: HubAdminClient, id: string, values: Values) {
   const url = values.url;
@@ -398,8 +412,9 @@ function rootCause(err: unknown): string {
 type Failure = { code: string; message: string; exitCode: number; fromHub?: boolean; hosts?: { hostId: string; status: string; reason: string }[]; issues?: unknown };
 
 function describeFailure(err: unknown, hubUrl?: string): Failure {
-  if (err instanceof UsageError || err instanceof BillingUsageError) return { code: 'USAGE', message: err.message, exitCode: 2 };
+  if (err instanceof UsageError) return { code: 'USAGE', message: err.message, exitCode: 2 };
   if (err instanceof ImageFetchError) return { code: err.code, message: err.message, exitCode: 1 };
+  if (err instanceof ChangeFailed) return { code: 'CHANGE_FAILED', message: err.message, exitCode: 1 };
   if (err instanceof TRPCClientError) {
     const data = err.data as { code?: string; hosts?: Failure['hosts']; issues?: unknown } | undefined;
     if (!data?.code) {
@@ -457,7 +472,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${text}\n`);
     return 0;
   } catch (err) {
-    return fail(describeFailure(err, hubUrl), err instanceof UsageError || err instanceof BillingUsageError);
+    return fail(describeFailure(err, hubUrl), err instanceof UsageError);
   }
 }
 

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { signIn, type Session } from '../support/accounts';
 import { createTestDatabase } from '../support/postgres';
 import { allOnline, startHubProcess, startSpokeProcess, until, type Hub, type SpokeHandle } from '../support/processes';
+import { cliEnv, runCli } from '../support/cli';
 import { refusal } from '../support/refusal';
 import { makeTestTls, type TestTls } from '../support/tls';
 
@@ -233,5 +234,36 @@ describe('changes to a capsul: resize, snapshots, rebuild (fake driver, two hubs
     };
     assert.ok((await counted(hubA, 'assigned')) + (await counted(hubB, 'assigned')) >= 8, 'snapshotCreate assigned, per kind');
     assert.ok((await counted(hubA, 'completed')) + (await counted(hubB, 'completed')) >= 8, 'snapshotCreate completed, per kind');
+  });
+
+  test('the CLI: resize, snapshot create|list|revert|delete and rebuild, with --wait; a refusal exits 1 naming why, bad usage exits 2', async () => {
+    const { capsulId } = await runningCapsul(alice, { name: 'by-cli' });
+    const env = cliEnv(hubA, tls);
+    const cli = async (...args: string[]) => {
+      const r = await runCli(args, env);
+      assert.equal(r.exitCode, 0, `${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    assert.match(await cli('resize', capsulId, '--size', 'small', '--wait'), /^resize to small: completed in \d+ ms/);
+    assert.equal((await hubA.admin.capsul.byId.query({ id: capsulId })).memoryMb, 1024);
+    const taken = JSON.parse(await cli('snapshot', 'create', capsulId, '--name', 'cli-one', '--note', 'from the CLI', '--wait', '--json'));
+    assert.equal(taken.state, 'completed');
+    const listed = JSON.parse(await cli('snapshot', 'list', capsulId, '--json'));
+    assert.deepEqual(listed.snapshots.map((x: { name: string }) => x.name), ['cli-one']);
+    const snapshotId = listed.snapshots[0].id;
+    assert.match(await cli('snapshot', 'list', capsulId), /cli-one/);
+    assert.match(await cli('snapshot', 'revert', capsulId, snapshotId, '--wait'), /revert to "cli-one": completed/);
+    assert.match(await cli('snapshot', 'delete', capsulId, snapshotId, '--wait'), /delete snapshot "cli-one": completed/);
+    assert.match(await cli('rebuild', capsulId, '--image', 'debian-12', '--confirm', 'by-cli', '--key', KEY, '--wait'), /rebuild: completed/);
+
+    const smaller = await runCli(['resize', capsulId, '--size', 'nano'], env);
+    assert.equal(smaller.exitCode, 1);
+    assert.match(smaller.stderr, /size: .*smaller than this capsul/);
+    const wrong = await runCli(['rebuild', capsulId, '--image', 'debian-12', '--confirm', 'not-its-name'], env);
+    assert.equal(wrong.exitCode, 1);
+    assert.match(wrong.stderr, /confirm: Type the capsul's name, by-cli/);
+    const usage = await runCli(['snapshot', 'create', capsulId], env);
+    assert.equal(usage.exitCode, 2);
+    assert.match(usage.stderr, /missing --name/);
   });
 });
