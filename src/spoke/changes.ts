@@ -5,12 +5,17 @@
 // it ended. Completions go through the same durable outbox as creates.
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import { CHANGE_WORDS, changeInput, type ChangeInput, type ChangeOutput } from '~/contract/change';
 import type { CompletionResult } from '~/contract/hub';
 import { writeFileAtomic } from '~/lib/atomic-write';
 import { errorMessage, type Logger } from '~/lib/log';
 import { HypervisorError, type Hypervisor } from './hypervisor/types';
 import type { Outbox } from './outbox';
+
+/** What is written down for an accepted change: the offer, and whether the capsul ran when it began. */
+const journal = changeInput.extend({ wasRunning: z.boolean() });
+type Journal = z.infer<typeof journal>;
 
 /** Says why this host has no room for `need` more memory and disk, or null when it has. */
 export type RoomCheck = (need: { memoryMb: number; diskGb: number }) => Promise<string | null>;
@@ -56,12 +61,14 @@ export class Changes {
     this.busy.set(id, `${CHANGE_WORDS[change.kind]} (operation ${input.operationId})`);
     let problem: string | null;
     try {
-      problem = await this.hypervisor.changeProblem(id, change);
+      const [found, vm] = await Promise.all([this.hypervisor.changeProblem(id, change), this.hypervisor.get(id)]);
+      problem = found;
       if (!problem && change.kind === 'resize') {
         const now = await this.hypervisor.size(id);
         if (now) problem = await this.room({ memoryMb: change.memoryMb - now.memoryMb, diskGb: change.diskGb - now.diskGb });
       }
-      if (!problem) await writeFileAtomic(this.journalOf(input.operationId), JSON.stringify(input));
+      const journal: Journal = { ...input, wasRunning: vm?.state === 'running' };
+      if (!problem) await writeFileAtomic(this.journalOf(input.operationId), JSON.stringify(journal));
     } catch (err) {
       this.busy.delete(id);
       throw err;
@@ -80,9 +87,9 @@ export class Changes {
     const files = (await readdir(this.dir)).filter((f) => f.endsWith('.json'));
     let recovered = 0;
     for (const file of files) {
-      let input: ChangeInput;
+      let input: Journal;
       try {
-        input = changeInput.parse(JSON.parse(await readFile(path.join(this.dir, file), 'utf8')));
+        input = journal.parse(JSON.parse(await readFile(path.join(this.dir, file), 'utf8')));
       } catch (err) {
         await mkdir(path.join(this.dir, 'unreadable'), { recursive: true });
         await rename(path.join(this.dir, file), path.join(this.dir, 'unreadable', file));
@@ -90,7 +97,7 @@ export class Changes {
         continue;
       }
       this.busy.set(input.id, `${CHANGE_WORDS[input.change.kind]} (operation ${input.operationId}, being recovered)`);
-      this.track(this.run(input, true));
+      this.track(this.run(input, { wasRunning: input.wasRunning }));
       recovered++;
     }
     return recovered;
@@ -101,7 +108,7 @@ export class Changes {
     this.running.add(tracked);
   }
 
-  private async run(input: ChangeInput, recovering: boolean): Promise<void> {
+  private async run(input: ChangeInput, recovering: false | { wasRunning: boolean }): Promise<void> {
     const { id, change, operationId } = input;
     const log = this.log.child({ operationId, capsulId: id, change: change.kind });
     let result: CompletionResult;
@@ -109,7 +116,7 @@ export class Changes {
       const outcome = await this.hypervisor.applyChange(id, change, log, recovering);
       const { state, ipv4, ipv6, snapshots, pausedMs } = outcome;
       result = { ok: true, state, ipv4, ipv6, snapshots, pausedMs };
-      log.info('change done', { recovering, state, pausedMs });
+      log.info('change done', { recovering: !!recovering, state, pausedMs });
     } catch (err) {
       if (err instanceof HypervisorError && err.kind === 'unavailable') {
         // The hypervisor did not answer: the journal stays, and the next start goes on.
@@ -117,7 +124,7 @@ export class Changes {
         this.busy.delete(id);
         return;
       }
-      log.error('change failed', { recovering, err });
+      log.error('change failed', { recovering: !!recovering, err });
       // How it left the capsul, when the host can say: the hub shows that, not a guess.
       const [vm, snapshots] = await Promise.all([
         this.hypervisor.get(id).catch(() => undefined),

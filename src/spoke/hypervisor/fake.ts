@@ -207,14 +207,14 @@ export class FakeHypervisor implements Hypervisor {
    * The change, with the build's time (FAKE_CREATE_MS) as its work. Each step is idempotent, so a change
    * an earlier run left half done is finished by running it again.
    */
-  async applyChange(id: string, change: CapsulChange, log: Logger, recovering: boolean): Promise<ChangeOutcome> {
+  async applyChange(id: string, change: CapsulChange, log: Logger, recovering: false | { wasRunning: boolean }): Promise<ChangeOutcome> {
     const vm = this.vms.get(id);
     if (!vm) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
-    const wasRunning = vm.state === 'running';
+    const wasRunning = recovering ? recovering.wasRunning : vm.state === 'running';
     const snapshots = (vm.snapshots ??= []);
     let pausedMs: number | undefined;
     const restart = change.kind === 'resize' || change.kind === 'snapshotRevert' || change.kind === 'rebuild';
-    if (restart && wasRunning) await this.setState(id, 'forceStop');
+    if (restart && vm.state === 'running') await this.setState(id, 'forceStop');
     await sleep(this.opts.createMs);
     switch (change.kind) {
       case 'resize':
@@ -240,8 +240,8 @@ export class FakeHypervisor implements Hypervisor {
         break;
     }
     await this.save();
-    if (restart && wasRunning) await this.setState(id, 'start');
-    log.info('fake change done', { capsulId: id, kind: change.kind, recovering });
+    if (wasRunning && vm.state !== 'running') await this.setState(id, 'start');
+    log.info('fake change done', { capsulId: id, kind: change.kind, recovering: !!recovering });
     return { id, state: vm.state, ipv4: vm.ipv4, snapshots: [...(vm.snapshots ?? [])], pausedMs };
   }
 

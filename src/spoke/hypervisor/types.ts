@@ -112,9 +112,10 @@ export interface Hypervisor {
    * capsul running again, with its address). On failure it leaves the capsul usable (its previous disk, or the
    * new one complete) and throws a HypervisorError saying which step failed. With `recovering`, an earlier run
    * of the spoke was stopped in the middle of this change: it finishes the change from what that run left, or
-   * puts the capsul back as it was and throws saying so.
+   * puts the capsul back as it was and throws saying so; `wasRunning` says whether the capsul ran when the
+   * change began (the earlier run may have stopped it), so it is left running again.
    */
-  applyChange(id: string, change: CapsulChange, log: Logger, recovering: boolean): Promise<ChangeOutcome>;
+  applyChange(id: string, change: CapsulChange, log: Logger, recovering: false | { wasRunning: boolean }): Promise<ChangeOutcome>;
 }
 
 /**
