@@ -236,7 +236,7 @@ describe('changes to real capsuls (libvirt)', () => {
     await destroyLeavesNothing(id);
   });
 
-  test('recovering an interrupted snapshot of a running guest: resumed, and the unfinished layer removed or the snapshot kept', LONG, async () => {
+  test('recovering an interrupted snapshot of a running guest (resumed; the unfinished layer removed, or the snapshot kept) and an interrupted delete (pivoted); destroy removes every layer', LONG, async () => {
     const { id, ipv4 } = await create('rcv');
     const s1 = newSnapshotId();
     const orphan = path.join(disks, `${id}.${s1}.qcow2`);
@@ -259,8 +259,18 @@ describe('changes to real capsuls (libvirt)', () => {
     assert.deepEqual(out.snapshots.map((s) => s.id), [s2], 'the snapshot completed');
     assert.equal(await mark(ipv4, 'still-here'), 'capsul-usermark still-here');
 
-    // Destroy with a snapshot layer: every layer goes.
-    assert.deepEqual(await layersOf(id), [`${id}.qcow2`, `${id}.${s2}.qcow2`]);
+    // A delete killed with its active commit started, not pivoted: the recovery pivots and removes the layer.
+    assert.equal((await virsh('blockcommit', id, 'vda', '--active', '--shallow')).exitCode, 0);
+    const merged = await apply(id, { kind: 'snapshotDelete', snapshotId: s2 }, true);
+    assert.deepEqual(merged.snapshots, []);
+    assert.deepEqual(await layersOf(id), [`${id}.qcow2`]);
+    assert.equal(await persistentDisk(id), path.join(disks, `${id}.qcow2`));
+    assert.equal(await usermark(ipv4), 'capsul-usermark still-here');
+
+    // Destroy with snapshot layers: every layer goes.
+    await apply(id, { kind: 'snapshotCreate', snapshotId: newSnapshotId() });
+    await apply(id, { kind: 'snapshotCreate', snapshotId: newSnapshotId() });
+    assert.equal((await layersOf(id)).length, 3);
     await destroyLeavesNothing(id);
   });
 });

@@ -364,9 +364,9 @@ export class CapsulChanges {
   private async finishBlockJob(id: string): Promise<void> {
     const deadline = Date.now() + MERGE_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      const job = parseBlockJob(await this.host.virsh(['blockjob', id, 'vda', '--info']));
+      const job = parseBlockJob(await this.host.virsh(['blockjob', id, 'vda', '--info', '--raw']));
       if (!job) return;
-      if (/active/i.test(job.kind) && job.percent >= 100) {
+      if (/active/i.test(job.type) && job.end > 0 && job.cur === job.end) {
         await this.host.virsh(['blockjob', id, 'vda', '--pivot']).catch(() => {}); // not ready yet: polled again
       }
       await sleep(500);

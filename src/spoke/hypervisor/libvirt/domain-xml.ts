@@ -143,7 +143,7 @@ export function withDiskSource(xml: string, target: string, file: string): strin
     if (!new RegExp(`<target\\b[^>]*\\bdev=['"]${target}['"]`).test(disk)) return disk;
     found = true;
     return disk
-      .replace(/[ \t]*<backingStore\b[\s\S]*<\/backingStore>\s*|[ \t]*<backingStore\s*\/>\s*/, '')
+      .replace(/\s*<backingStore\b[\s\S]*<\/backingStore>|\s*<backingStore\s*\/>/, '')
       .replace(/<source\b[^>]*\bfile=['"][^'"]*['"]/, `<source file="${xmlEscape(file)}"`);
   });
   if (!found) throw new Error(`the domain has no disk ${target}`);
@@ -157,7 +157,7 @@ export function withBoot(xml: string, directBoot?: { kernel: string; initrd?: st
     ? [`<kernel>${e(directBoot.kernel)}</kernel>`, directBoot.initrd ? `<initrd>${e(directBoot.initrd)}</initrd>` : '', directBoot.cmdline ? `<cmdline>${e(directBoot.cmdline)}</cmdline>` : ''].filter(Boolean)
     : ['<boot dev="hd"/>'];
   return xml.replace(/<os\b[^>]*>([\s\S]*?)<\/os>/, (os) => {
-    const kept = os.replace(/[ \t]*<(kernel|initrd|cmdline)\b[^>]*>[\s\S]*?<\/\1>\s*|[ \t]*<(kernel|initrd|cmdline)\s*\/>\s*|[ \t]*<boot\b[^>]*\/>\s*/g, '');
+    const kept = os.replace(/\s*<(kernel|initrd|cmdline)\b[^>]*>[\s\S]*?<\/\1>|\s*<(kernel|initrd|cmdline)\s*\/>|\s*<boot\b[^>]*\/>/g, '');
     return kept.replace(/\s*<\/os>$/, `\n${lines.map((l) => `    ${l}`).join('\n')}\n  </os>`);
   });
 }

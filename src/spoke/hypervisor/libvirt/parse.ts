@@ -155,8 +155,13 @@ export function domainSize(xml: string): { vcpus: number; memoryMb: number } {
   return { vcpus: Number(current?.[1] ?? vcpu[2]), memoryMb: Math.floor((Number(memory[2]) * unit) / 1024) };
 }
 
-/** `virsh blockjob <dom> <disk> --info`: the running job, or null ("No current block job"). */
-export function parseBlockJob(stdout: string): { kind: string; percent: number } | null {
-  const job = /^\s*(.+?):\s*\[\s*(\d+(?:\.\d+)?)\s*%\]/m.exec(stdout);
-  return job ? { kind: job[1]!, percent: Number(job[2]) } : null;
+/**
+ * `virsh blockjob <dom> <disk> --info --raw`: the disk's block job, or null (an empty answer). Without --raw
+ * virsh prints the progress to stderr.
+ */
+export function parseBlockJob(stdout: string): { type: string; cur: number; end: number } | null {
+  const type = /^\s*type=(.+?)\s*$/m.exec(stdout);
+  if (!type) return null;
+  const number = (key: string) => Number(new RegExp(`^\\s*${key}=(\\d+)\\s*$`, 'm').exec(stdout)?.[1] ?? 0);
+  return { type: type[1]!, cur: number('cur'), end: number('end') };
 }
