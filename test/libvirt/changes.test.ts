@@ -221,6 +221,7 @@ describe('changes to real capsuls (libvirt)', () => {
     const { id, ipv4 } = await create('rbd');
     await mark(ipv4, 'old');
     await apply(id, { kind: 'snapshotCreate', snapshotId: newSnapshotId() });
+    assert.ok((await driver.resources()).counted.has(id), 'resources() reads a capsul with snapshot layers');
     assert.equal(await driver.changeProblem(id, { kind: 'rebuild', image: 'nope', imageFiles: { disk: 'missing.qcow2' }, diskGb: 1, sshAuthorizedKeys: [] }), `image nope: missing.qcow2 is not in ${images.dir} on this host`);
 
     const change: CapsulChange = { kind: 'rebuild', image: TEST_GUEST.id, imageFiles: IMAGE_FILES, diskGb: 1, sshAuthorizedKeys: [KEYS[1]!] };
