@@ -2,6 +2,8 @@
 # PID 1 of the Capsul test guest (busybox only). It reads the cloud-init NoCloud seed, takes a DHCP lease,
 # counts its boots in a marker on its own disk, and serves over HTTP what it found:
 #   /hostname  /keys (the ssh_authorized_keys, one per line)  /boot (the boot count)  /marker
+#   /memtotal (kB)  /nproc  /vda-sectors  /usermark (at boot)
+#   /cgi-bin/mark?<word> writes "capsul-usermark <word>" into sector 2048 of vda; /cgi-bin/usermark reads it live
 # Its serial line (ttyS0) and its screen (tty1) each get a root shell without a password, for the console
 # tests: a test guest, never an image to offer anyone.
 export PATH=/bin
@@ -60,6 +62,32 @@ sync
 echo "$boots" > /www/boot
 dd if=/dev/vda bs=512 count=1 2>/dev/null | head -n 1 > /www/marker
 say "boot $boots as $name"
+
+# What a resize changes, as the guest sees it.
+awk '/^MemTotal:/ { print $2 }' /proc/meminfo > /www/memtotal
+grep -c '^processor' /proc/cpuinfo > /www/nproc
+cat /sys/block/vda/size > /www/vda-sectors
+
+# A mark the tests write on the disk (sector 2048), to tell which disk a snapshot revert or rebuild left.
+usermark() { dd if=/dev/vda bs=512 skip=2048 count=1 2>/dev/null | tr -d '\000' | head -n 1 | grep '^capsul-usermark '; }
+usermark > /www/usermark
+mkdir -p /www/cgi-bin
+cat > /www/cgi-bin/mark <<'SCRIPT'
+#!/bin/sh
+case "$QUERY_STRING" in
+  ''|*[!A-Za-z0-9-]*) printf 'HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\nthe mark is letters, digits and -\n'; exit 0 ;;
+esac
+printf 'capsul-usermark %s\n' "$QUERY_STRING" | dd of=/dev/vda bs=512 seek=2048 count=1 conv=sync,notrunc 2>/dev/null
+sync
+printf 'Content-Type: text/plain\r\n\r\ncapsul-usermark %s\n' "$QUERY_STRING"
+SCRIPT
+cat > /www/cgi-bin/usermark <<'SCRIPT'
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+dd if=/dev/vda bs=512 skip=2048 count=1 2>/dev/null | tr -d '\000' | head -n 1 | grep '^capsul-usermark '
+exit 0
+SCRIPT
+chmod +x /www/cgi-bin/mark /www/cgi-bin/usermark
 
 # ACPI power button (virsh shutdown, and the power-off half of virsh reboot) → power off.
 # busybox acpid runs CONFDIR/PWRF/00000080 on a power-button press.

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { metaData, userData } from '~/spoke/hypervisor/libvirt/cloud-init';
-import { domainXml, xmlEscape } from '~/spoke/hypervisor/libvirt/domain-xml';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { domainXml, withBoot, withDiskSource, withMetadata, xmlEscape } from '~/spoke/hypervisor/libvirt/domain-xml';
+import { diskSource } from '~/spoke/hypervisor/libvirt/parse';
 
 const spec = {
   name: 'capsul-abcdefghij',
@@ -104,5 +107,29 @@ describe('a domain defined before the consoles existed', () => {
     assert.equal((upgraded.match(/<console/g) ?? []).length, 1);
     assert.equal(withConsoles(upgraded, spec), null, 'once is enough');
     assert.equal(withConsoles(domainXml(spec), spec), null, 'a domain this branch defined has them already');
+  });
+});
+
+describe('a domain XML edited for a change', () => {
+  const recorded = readFileSync(path.join(import.meta.dirname, '../fixtures/virsh/dumpxml-inactive-after-snapshot.xml'), 'utf8');
+
+  test('the disk source replaced, its recorded backing chain dropped (libvirt reads it from the file), the seed untouched', () => {
+    const xml = withDiskSource(recorded, 'vda', '/d/capsul-fixture001.qcow2');
+    assert.equal(diskSource(xml, 'vda'), '/d/capsul-fixture001.qcow2');
+    assert.equal(diskSource(xml, 'vdb'), '/var/tmp/capsul-exp/capsul-fixture001-seed.iso');
+    assert.doesNotMatch(xml, /backingStore/);
+    const vda = "<source file='/var/tmp/capsul-exp/capsul-fixture001.snap-fixture001.qcow2'/>\n      <backingStore type='file'>\n        <format type='qcow2'/>\n        <source file='/var/tmp/capsul-exp/capsul-fixture001.qcow2'/>\n      </backingStore>";
+    assert.equal(xml, recorded.replace(vda, '<source file="/d/capsul-fixture001.qcow2"/>'), 'nothing else changes');
+    assert.throws(() => withDiskSource(recorded, 'vdz', '/d/x'), /no disk vdz/);
+  });
+
+  test('direct boot replaced by another kernel, or by booting the disk; metadata image and disk size', () => {
+    const direct = withBoot(recorded, { kernel: '/i/k2', initrd: '/i/r2', cmdline: 'console=ttyS0 a&b' });
+    assert.match(direct, /<os>\s*<type arch='x86_64' machine='pc-i440fx-7.2'>hvm<\/type>\s*<kernel>\/i\/k2<\/kernel>\s*<initrd>\/i\/r2<\/initrd>\s*<cmdline>console=ttyS0 a&amp;b<\/cmdline>\s*<\/os>/);
+    const disk = withBoot(direct, undefined);
+    assert.match(disk, /<os>\n    <type arch='x86_64' machine='pc-i440fx-7.2'>hvm<\/type>\n    <boot dev="hd"\/>\n  <\/os>/);
+    const meta = withMetadata(recorded, { diskGb: 20, image: 'debian-12' });
+    assert.match(meta, /<capsul:diskGb>20<\/capsul:diskGb>\s*<capsul:image>debian-12<\/capsul:image>/);
+    assert.equal(withMetadata(recorded, {}), recorded);
   });
 });

@@ -5,9 +5,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
+  diskSource,
+  domainSize,
   isNoSuchDomain,
   isNotRunning,
   networkFamilies,
+  parseBackingChain,
+  parseBlockJob,
   parseDomifaddr,
   parseDomstats,
   parseListAll,
@@ -93,5 +97,42 @@ describe('qemu-img info', () => {
     assert.equal(base.format, 'qcow2');
     assert.equal(base.virtualSize, 64 * 1024 * 1024);
     assert.equal(base.backingFile, undefined);
+  });
+});
+
+describe('the disk chain (snapshots)', () => {
+  const dir = '/var/tmp/capsul-exp';
+  test('qemu-img info --backing-chain: the layers oldest first, the shared base at the bottom', () => {
+    const chain = parseBackingChain(fixture('qemu-img-info-backing-chain.json'));
+    assert.deepEqual(chain.map((l) => l.file), [
+      '/var/tmp/capsul-test-images/capsul-test-guest.qcow2',
+      `${dir}/capsul-fixture001.qcow2`,
+      `${dir}/capsul-fixture001.snap-fixture001.qcow2`,
+    ]);
+    assert.deepEqual(chain.map((l) => l.backingFile), [undefined, '/var/tmp/capsul-test-images/capsul-test-guest.qcow2', `${dir}/capsul-fixture001.qcow2`]);
+    assert.deepEqual(chain.map((l) => l.virtualSize), [64 * 1024 ** 2, 1024 ** 3, 1024 ** 3]);
+    assert.ok(chain.every((l) => l.actualSize > 0));
+  });
+
+  test('dumpxml: the file a disk writes on, live (with its backing chain) and persistent, after a snapshot', () => {
+    for (const xml of [fixture('virsh/dumpxml-running-after-snapshot.xml'), fixture('virsh/dumpxml-inactive-after-snapshot.xml')]) {
+      assert.equal(diskSource(xml, 'vda'), `${dir}/capsul-fixture001.snap-fixture001.qcow2`);
+      assert.equal(diskSource(xml, 'vdb'), `${dir}/capsul-fixture001-seed.iso`);
+      assert.equal(diskSource(xml, 'vdc'), null);
+    }
+  });
+
+  test('dumpxml: vCPUs (the current count when libvirt writes one) and memory', () => {
+    assert.deepEqual(domainSize(fixture('virsh/dumpxml-inactive-after-snapshot.xml')), { vcpus: 1, memoryMb: 128 });
+    assert.deepEqual(domainSize(fixture('virsh/dumpxml-inactive-resized.xml')), { vcpus: 2, memoryMb: 192 });
+    // Seen after `setvcpus 2 --config --maximum` then `setvcpus 1 --config`.
+    assert.deepEqual(domainSize("<memory unit='KiB'>196608</memory>\n<vcpu placement='static' current='1'>2</vcpu>"), { vcpus: 1, memoryMb: 192 });
+  });
+
+  test('blockjob --info --raw: none, a commit under way, an active commit (ready when cur = end)', () => {
+    assert.equal(parseBlockJob(fixture('virsh/blockjob-raw-none.txt')), null);
+    assert.deepEqual(parseBlockJob(fixture('virsh/blockjob-raw-commit.txt')), { type: 'Block Commit', cur: 5767168, end: 1073741824 });
+    assert.deepEqual(parseBlockJob(fixture('virsh/blockjob-raw-active-commit.txt')), { type: 'Active Block Commit', cur: 1, end: 1 });
+    assert.deepEqual(parseBlockJob(fixture('virsh/blockjob-raw-active-ready.txt')), { type: 'Active Block Commit', cur: 65536, end: 65536 });
   });
 });

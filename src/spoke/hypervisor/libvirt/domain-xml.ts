@@ -132,3 +132,42 @@ export function withConsoles(xml: string, spec: { consoleSocket: string; console
   if (!hasVideo) out = out.replace(/[ \t]*<video\b[\s\S]*?<\/video>\s*/g, '');
   return out.replace('</devices>', `${add.join('\n')}\n  </devices>`);
 }
+
+/**
+ * An inactive domain XML (`virsh dumpxml --inactive`) with the file of its disk `target` replaced. Its
+ * `<backingStore>` chain goes: libvirt reads the chain from the new file's own header when it starts.
+ */
+export function withDiskSource(xml: string, target: string, file: string): string {
+  let found = false;
+  const out = xml.replace(/<disk\b[\s\S]*?<\/disk>/g, (disk) => {
+    if (!new RegExp(`<target\\b[^>]*\\bdev=['"]${target}['"]`).test(disk)) return disk;
+    found = true;
+    return disk
+      .replace(/\s*<backingStore\b[\s\S]*<\/backingStore>|\s*<backingStore\s*\/>/, '')
+      .replace(/<source\b[^>]*\bfile=['"][^'"]*['"]/, `<source file="${xmlEscape(file)}"`);
+  });
+  if (!found) throw new Error(`the domain has no disk ${target}`);
+  return out;
+}
+
+/** An inactive domain XML booting this kernel (direct boot) or, without one, its disk. */
+export function withBoot(xml: string, directBoot?: { kernel: string; initrd?: string; cmdline?: string }): string {
+  const e = xmlEscape;
+  const lines = directBoot
+    ? [`<kernel>${e(directBoot.kernel)}</kernel>`, directBoot.initrd ? `<initrd>${e(directBoot.initrd)}</initrd>` : '', directBoot.cmdline ? `<cmdline>${e(directBoot.cmdline)}</cmdline>` : ''].filter(Boolean)
+    : ['<boot dev="hd"/>'];
+  return xml.replace(/<os\b[^>]*>([\s\S]*?)<\/os>/, (os) => {
+    const kept = os.replace(/\s*<(kernel|initrd|cmdline)\b[^>]*>[\s\S]*?<\/\1>|\s*<(kernel|initrd|cmdline)\s*\/>|\s*<boot\b[^>]*\/>/g, '');
+    return kept.replace(/\s*<\/os>$/, `\n${lines.map((l) => `    ${l}`).join('\n')}\n  </os>`);
+  });
+}
+
+/** An inactive domain XML with the capsul metadata's disk size and image changed (those given). */
+export function withMetadata(xml: string, change: { diskGb?: number; image?: string }): string {
+  let out = xml;
+  for (const [key, value] of Object.entries(change)) {
+    if (value === undefined) continue;
+    out = out.replace(new RegExp(`(<(\\w+:)?${key}>)[^<]*(</(\\w+:)?${key}>)`), (_, open: string, _p, close: string) => `${open}${xmlEscape(value)}${close}`);
+  }
+  return out;
+}

@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
+import type { CapsulChange, SnapshotOnHost } from '~/contract/change';
 import type { VmCommand, VmState } from '~/contract/capsul';
 import { CAPSUL_ID_PATTERN } from '~/contract/ids';
 import type { ImagesOnHost } from '~/contract/hub';
@@ -12,7 +13,8 @@ import { fileName, type CapsulDetail, type CreateInput, type ImageFiles } from '
 import type { Env } from '~/env';
 import { errorMessage, type Logger } from '~/lib/log';
 import { tailFiles } from '../../console/ring';
-import { HypervisorError, type Hypervisor, type MeasuredResources, type Progress, type SerialPort, type GraphicsPort } from '../types';
+import { HypervisorError, type CapsulSize, type ChangeOutcome, type Hypervisor, type MeasuredResources, type Progress, type SerialPort, type GraphicsPort } from '../types';
+import { CapsulChanges } from './changes';
 import { buildSeedIso } from './cloud-init';
 import { CommandError, qemuImg, virshRunner, type Runner } from './commands';
 import { domainXml, withConsoles, type Nic } from './domain-xml';
@@ -88,12 +90,30 @@ async function exists(file: string): Promise<boolean> {
 export class LibvirtHypervisor implements Hypervisor {
   readonly driver = 'libvirt' as const;
   private readonly virtualSizes = new Map<string, number>();
+  /** The layer each capsul writes on (its other layers are frozen): what `resources` counts the growth of. */
+  private readonly activeDisks = new Map<string, string>();
+  private readonly changes: CapsulChanges;
 
   constructor(
     private readonly cfg: LibvirtConfig,
     private readonly virsh: Runner,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.changes = new CapsulChanges({
+      disksDir: cfg.disksDir,
+      imagesDir: cfg.imagesDir,
+      virsh,
+      domstate: (id) => this.domstate(id),
+      boot: async (id, log) => {
+        await this.addConsoles(id, log);
+        await this.virsh(['start', id]);
+        return this.waitForAddress(id);
+      },
+      get: (id) => this.get(id),
+      imageProblem: (image, files) => this.imageProblem(image, files),
+      forget: (id) => this.forget(id),
+    });
+  }
 
   /** Checks what the driver needs (libvirt answering, its network, the tools) and makes its folders. */
   static async open(env: Env, log: Logger): Promise<LibvirtHypervisor> {
@@ -169,13 +189,30 @@ export class LibvirtHypervisor implements Hypervisor {
 
     let growth = 0;
     for (const d of domains) {
-      const disk = this.paths(d.name).disk;
+      const disk = await this.activeDisk(d.name).catch(() => undefined);
+      if (disk === undefined) continue;
       const allocated = await stat(disk).then((s) => s.blocks * 512, () => undefined);
       if (allocated === undefined) continue;
       growth += Math.max(0, (await this.virtualSize(disk)) - allocated);
     }
     const diskBytes = fs.bavail * fs.bsize - growth - this.cfg.diskReserveGb * GiB;
     return { freeMemoryMb: Math.floor(memoryKib / 1024), freeDiskGb: Math.floor(diskBytes / GiB), counted: new Set(domains.map((d) => d.name)) };
+  }
+
+  private async activeDisk(id: string): Promise<string> {
+    let disk = this.activeDisks.get(id);
+    if (disk === undefined) {
+      disk = await this.changes.activeDisk(id);
+      this.activeDisks.set(id, disk);
+    }
+    return disk;
+  }
+
+  /** Drops what is cached about a capsul's disk (after a change: its layers and their sizes changed). */
+  private forget(id: string): void {
+    this.activeDisks.delete(id);
+    const prefix = path.join(this.cfg.disksDir, id);
+    for (const disk of this.virtualSizes.keys()) if (disk.startsWith(prefix)) this.virtualSizes.delete(disk);
   }
 
   private async virtualSize(disk: string): Promise<number> {
@@ -490,10 +527,32 @@ export class LibvirtHypervisor implements Hypervisor {
         if (!(err instanceof CommandError && isNoSuchDomain(err.stderr))) throw err;
       });
     }
-    const p = this.paths(id);
-    await Promise.all([p.disk, p.seed, p.xml, p.consoleSocket, ...p.consoleLogs].map((f) => rm(f, { force: true })));
-    this.virtualSizes.delete(p.disk);
+    // Every file of the capsul: its disk layers, seed, XML, console socket and logs, an unfinished change's.
+    const files = (await readdir(this.cfg.disksDir)).filter((f) => f.startsWith(`${id}.`) || f.startsWith(`${id}-`));
+    await Promise.all(files.map((f) => rm(path.join(this.cfg.disksDir, f), { force: true })));
+    this.forget(id);
     log.info('capsul destroyed', { capsulId: id });
+  }
+
+  async size(id: string): Promise<CapsulSize | null> {
+    assertCapsulId(id);
+    return this.changes.size(id);
+  }
+
+  async snapshots(id: string): Promise<SnapshotOnHost[]> {
+    assertCapsulId(id);
+    return this.changes.snapshots(id);
+  }
+
+  async changeProblem(id: string, change: CapsulChange): Promise<string | null> {
+    assertCapsulId(id);
+    return this.changes.problem(id, change);
+  }
+
+  async applyChange(id: string, change: CapsulChange, log: Logger, recovering: boolean): Promise<ChangeOutcome> {
+    assertCapsulId(id);
+    log.info('change', { capsulId: id, kind: change.kind, recovering });
+    return this.changes.apply(id, change, log, recovering);
   }
 }
 

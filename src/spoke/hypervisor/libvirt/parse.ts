@@ -113,3 +113,55 @@ export function networkFamilies(xml: string): { ipv4: boolean; ipv6: boolean } {
   }
   return families;
 }
+
+export type ChainLayer = ImageInfo & { file: string };
+
+/** `qemu-img info --backing-chain --output=json <active>`: the disk's layers, oldest (the base) first. */
+export function parseBackingChain(stdout: string): ChainLayer[] {
+  const layers = JSON.parse(stdout) as unknown;
+  if (!Array.isArray(layers)) throw new Error('qemu-img info --backing-chain: unexpected output');
+  return layers
+    .map((layer: Record<string, unknown>) => {
+      if (typeof layer.filename !== 'string') throw new Error('qemu-img info --backing-chain: a layer without a filename');
+      return { file: layer.filename, ...parseQemuImgInfo(JSON.stringify(layer)) };
+    })
+    .reverse();
+}
+
+function xmlUnescape(value: string): string {
+  return value.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e]!);
+}
+
+/** The file behind a disk of a domain XML (`virsh dumpxml`), by its target (`vda`); null when it has none. */
+export function diskSource(xml: string, target: string): string | null {
+  for (const [disk] of xml.matchAll(/<disk\b[\s\S]*?<\/disk>/g)) {
+    if (!new RegExp(`<target\\b[^>]*\\bdev=['"]${target}['"]`).test(disk)) continue;
+    // The disk's own source comes before its <backingStore> chain.
+    const source = /<source\b[^>]*\bfile=['"]([^'"]+)['"]/.exec(disk);
+    return source ? xmlUnescape(source[1]!) : null;
+  }
+  return null;
+}
+
+/** vCPUs (the current count) and memory (MiB) of a domain XML. */
+export function domainSize(xml: string): { vcpus: number; memoryMb: number } {
+  const vcpu = /<vcpu\b([^>]*)>(\d+)<\/vcpu>/.exec(xml);
+  const memory = /<memory\b[^>]*?(?:\bunit=['"](\w+)['"])?[^>]*>(\d+)<\/memory>/.exec(xml);
+  if (!vcpu || !memory) throw new Error('virsh dumpxml: no <vcpu> or <memory> in the domain XML');
+  const current = /\bcurrent=['"](\d+)['"]/.exec(vcpu[1]!);
+  const kib: Record<string, number> = { KiB: 1, k: 1, K: 1, MiB: 1024, M: 1024, GiB: 1024 ** 2, G: 1024 ** 2, b: 1 / 1024, bytes: 1 / 1024 };
+  const unit = kib[memory[1] ?? 'KiB'];
+  if (unit === undefined) throw new Error(`virsh dumpxml: memory in an unknown unit ${memory[1]}`);
+  return { vcpus: Number(current?.[1] ?? vcpu[2]), memoryMb: Math.floor((Number(memory[2]) * unit) / 1024) };
+}
+
+/**
+ * `virsh blockjob <dom> <disk> --info --raw`: the disk's block job, or null (an empty answer). Without --raw
+ * virsh prints the progress to stderr.
+ */
+export function parseBlockJob(stdout: string): { type: string; cur: number; end: number } | null {
+  const type = /^\s*type=(.+?)\s*$/m.exec(stdout);
+  if (!type) return null;
+  const number = (key: string) => Number(new RegExp(`^\\s*${key}=(\\d+)\\s*$`, 'm').exec(stdout)?.[1] ?? 0);
+  return { type: type[1]!, cur: number('cur'), end: number('end') };
+}
