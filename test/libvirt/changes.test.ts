@@ -75,7 +75,7 @@ describe('changes to real capsuls (libvirt)', () => {
     assert.equal(await guestUp(created.ipv4), '1');
     return { id: spec.id, ipv4: created.ipv4 };
   }
-  const apply = (id: string, change: CapsulChange, recovering = false) => driver.applyChange(id, change, log, recovering);
+  const apply = (id: string, change: CapsulChange, recovering: false | { wasRunning: boolean } = false) => driver.applyChange(id, change, log, recovering);
 
   async function destroyLeavesNothing(id: string) {
     await driver.destroy(id, log);
@@ -245,7 +245,7 @@ describe('changes to real capsuls (libvirt)', () => {
     // Killed after the pause and after making the layer, before QEMU wrote on it.
     assert.equal((await virsh('suspend', id)).exitCode, 0);
     await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', path.join(disks, `${id}.qcow2`), '-F', 'qcow2', orphan]);
-    await assert.rejects(apply(id, { kind: 'snapshotCreate', snapshotId: s1 }, true), /^HypervisorError: recover the snapshot: snap-\w+ was not taken before the spoke restarted/);
+    await assert.rejects(apply(id, { kind: 'snapshotCreate', snapshotId: s1 }, { wasRunning: true }), /^HypervisorError: recover the snapshot: snap-\w+ was not taken before the spoke restarted/);
     assert.equal(await domainState(id), 'running');
     assert.deepEqual(await layersOf(id), [`${id}.qcow2`], 'the unfinished layer is gone');
     assert.equal(await fromGuest(ipv4, 'boot'), '1', 'the guest went on');
@@ -255,14 +255,14 @@ describe('changes to real capsuls (libvirt)', () => {
     assert.equal((await virsh('suspend', id)).exitCode, 0);
     const file = path.join(disks, `${id}.${s2}.qcow2`);
     assert.equal((await virsh('snapshot-create-as', id, s2, '--disk-only', '--atomic', '--no-metadata', '--diskspec', `vda,snapshot=external,file=${file}`, '--diskspec', 'vdb,snapshot=no')).exitCode, 0);
-    const out = await apply(id, { kind: 'snapshotCreate', snapshotId: s2 }, true);
+    const out = await apply(id, { kind: 'snapshotCreate', snapshotId: s2 }, { wasRunning: true });
     assert.equal(out.state, 'running');
     assert.deepEqual(out.snapshots.map((s) => s.id), [s2], 'the snapshot completed');
     assert.equal(await mark(ipv4, 'still-here'), 'capsul-usermark still-here');
 
     // A delete killed with its active commit started, not pivoted: the recovery pivots and removes the layer.
     assert.equal((await virsh('blockcommit', id, 'vda', '--active', '--shallow')).exitCode, 0);
-    const merged = await apply(id, { kind: 'snapshotDelete', snapshotId: s2 }, true);
+    const merged = await apply(id, { kind: 'snapshotDelete', snapshotId: s2 }, { wasRunning: true });
     assert.deepEqual(merged.snapshots, []);
     assert.deepEqual(await layersOf(id), [`${id}.qcow2`]);
     assert.equal(await persistentDisk(id), path.join(disks, `${id}.qcow2`));

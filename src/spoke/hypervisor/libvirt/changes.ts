@@ -2,7 +2,7 @@
 // qcow2 layers, with no libvirt snapshot metadata: L0 is <id>.qcow2 over the image's shared base; taking
 // snapshot S freezes the active layer and writes on a new one, <id>.<S>.qcow2, so S's disk is the backing
 // file of that layer (and everything below it). The shared base is never written.
-import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CapsulChange, SnapshotOnHost } from '~/contract/change';
@@ -67,7 +67,6 @@ export class CapsulChanges {
       seed: `${base}-seed.iso`,
       xml: `${base}.xml`,
       /** What an unfinished change needs to know after a restart: whether the guest was running. */
-      journal: `${base}.change.json`,
       layer: (snapshot: string) => `${base}.${snapshot}.qcow2`,
     };
   }
@@ -146,19 +145,13 @@ export class CapsulChanges {
     }
   }
 
-  async apply(id: string, change: CapsulChange, log: Logger, recovering: boolean): Promise<ChangeOutcome> {
+  async apply(id: string, change: CapsulChange, log: Logger, recovering: false | { wasRunning: boolean }): Promise<ChangeOutcome> {
     const state = await this.host.domstate(id);
     if (state === null) throw new HypervisorError(`no capsul ${id} on this host`, 'not_found');
-    const { journal } = this.files(id);
-    // Whether the guest ran before the change: an interrupted change may have stopped it already.
-    let wasLive = isLive(state);
-    if (recovering) {
-      const noted = await readFile(journal, 'utf8').then((text) => (JSON.parse(text) as { live?: unknown }).live, () => undefined);
-      if (typeof noted === 'boolean') wasLive = noted;
-      log.info('recovering an interrupted change', { capsulId: id, kind: change.kind, state, wasLive });
-    } else {
-      await writeFile(journal, JSON.stringify({ kind: change.kind, live: wasLive }));
-    }
+    // Whether the guest ran before the change: an interrupted change may have stopped it already (the spoke's
+    // journal says).
+    const wasLive = recovering ? recovering.wasRunning : isLive(state);
+    if (recovering) log.info('recovering an interrupted change', { capsulId: id, kind: change.kind, state, wasLive });
     let pausedMs: number | undefined;
     try {
       switch (change.kind) {
@@ -166,13 +159,13 @@ export class CapsulChanges {
           await this.whileStopped(id, wasLive, 'shutdown', log, () => this.resize(id, change));
           break;
         case 'snapshotCreate':
-          pausedMs = await this.snapshotCreate(id, change.snapshotId, state, log, recovering);
+          pausedMs = await this.snapshotCreate(id, change.snapshotId, state, log, !!recovering);
           break;
         case 'snapshotRevert':
           await this.whileStopped(id, wasLive, 'destroy', log, () => this.revert(id, change.snapshotId));
           break;
         case 'snapshotDelete':
-          await this.snapshotDelete(id, change.snapshotId, state, log, recovering);
+          await this.snapshotDelete(id, change.snapshotId, state, log, !!recovering);
           break;
         case 'rebuild':
           await this.whileStopped(id, wasLive, 'destroy', log, () => this.rebuild(id, change));
@@ -180,7 +173,6 @@ export class CapsulChanges {
       }
     } finally {
       this.host.forget(id);
-      await rm(journal, { force: true });
     }
     const detail = (await this.host.get(id)) ?? { id, state: 'stopped' as const };
     return { ...detail, snapshots: await this.snapshots(id), ...(pausedMs === undefined ? {} : { pausedMs }) };

@@ -549,9 +549,9 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.changes.problem(id, change);
   }
 
-  async applyChange(id: string, change: CapsulChange, log: Logger, recovering: boolean): Promise<ChangeOutcome> {
+  async applyChange(id: string, change: CapsulChange, log: Logger, recovering: false | { wasRunning: boolean }): Promise<ChangeOutcome> {
     assertCapsulId(id);
-    log.info('change', { capsulId: id, kind: change.kind, recovering });
+    log.info('change', { capsulId: id, kind: change.kind, recovering: !!recovering });
     return this.changes.apply(id, change, log, recovering);
   }
 }
