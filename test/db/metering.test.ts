@@ -57,6 +57,25 @@ for (const kind of ['pglite', 'postgresql'] as const) {
       assert.deepEqual(await meter(database.db, { now: at(729, 59) }), { entries: 0, chargedMinor: 0, duplicates: 0 });
     });
 
+    test('a resize changes the size charged from the next hour that begins after it completed; a resize that failed changes nothing', async () => {
+      const owner = await account();
+      await placedCapsul(database.db, { id: 'capsul-resized01', ownerId: owner, sizeId: 'nano', assignedAt: T0, create: 'completed' });
+      await meter(database.db, { now: at(3, 30) }); // hours 0…3 as nano
+      // Resized to large at 5 h 40 min, then (a failed try at medium between) to small at 8 h 10 min.
+      await database.db.price.create({ data: { sizeId: 'large', monthlyMinor: 7300, currency: 'EUR', from: at(-24), setBy: 'test' } });
+      const resize = (completedAt: Date, fromSizeId: string, sizeId: string, state: 'completed' | 'failed' = 'completed') =>
+        database.db.operation.create({ data: { kind: 'resize', state, actor: 'test', capsulId: 'capsul-resized01', hostId: 'h1', payload: { fromSizeId, sizeId }, createdAt: completedAt, completedAt } });
+      await resize(at(5, 40), 'nano', 'large');
+      await resize(at(6, 50), 'medium', 'nano', 'failed'); // were it counted, hour 6 would be charged as unpriced medium
+      await resize(at(8, 10), 'large', 'small');
+      await database.db.capsul.update({ where: { id: 'capsul-resized01' }, data: { sizeId: 'small' } });
+      await meter(database.db, { now: at(11, 30) });
+      // Hours 0…5 began as nano (hour 5 began at 5:00, before the resize at 5:40), 6…8 as large, 9…11 as
+      // small (3650 before 10:20, 2190 for hour 11).
+      const hours = [...Array(6).fill(1000), ...Array(3).fill(7300), 3650, 3650, 2190];
+      assert.equal(await charged('capsul-resized01'), expected(hours));
+    });
+
     test('a price change applies to the hours that begin after it; deletion ends the charges', async () => {
       const owner = await account();
       await placedCapsul(database.db, { id: 'capsul-pricechg1', ownerId: owner, sizeId: 'small', assignedAt: T0, create: 'completed', deletedAt: at(30, 5) });

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import pg from 'pg';
 import superjson from 'superjson';
 import { httpsFetch } from '~/lib/https-fetch';
 import type { SpokeRouter } from '~/spoke/router';
@@ -132,6 +133,57 @@ describe('libvirt driver, real guests', () => {
     }
     assert.match(metrics, /^capsul_spoke_command_seconds_count\{binary="qemu-img",command="create"\} [1-9]/m);
     assert.deepEqual((await readdir(disks)).filter((f) => f.startsWith(id)), [], 'no overlay, no seed, no XML, no console socket or log');
+  });
+
+  test('changes through the hub and the spoke: a snapshot of the running guest, a mark, a revert (the mark gone), a resize the guest sees, a rebuild with other keys at the same address', async () => {
+    // Sizes a little larger than the guest, in the catalog (there is no admin call for sizes: they are seeded).
+    const sql = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+    await sql.query(`INSERT INTO "VmSize" (id, name, vcpus, "memoryMb", "diskGb", "sortOrder") VALUES ('guest', 'Guest', 1, 128, 1, 1), ('guest-plus', 'Guest+', 1, 192, 2, 2)`);
+    await sql.end();
+    const created = await hub.admin.capsul.create.mutate({ owner: 'changes@example.com', image: 'capsul-test-guest', size: 'guest', sshAuthorizedKeys: KEYS });
+    const id = created.capsulId;
+    const ended = (operationId: string) =>
+      until(`operation ${operationId} ended`, async () => {
+        const op = await hub.admin.operation.byId.query({ id: operationId });
+        if (op.state === 'failed') throw new Error(`${op.action} failed: ${op.error}`);
+        return op.state === 'completed' && op;
+      }, 240_000, 500);
+    const ipv4 = (await until('running', async () => {
+      const c = await hub.admin.capsul.byId.query({ id });
+      if (c.state === 'failed') throw new Error(`create failed: ${c.error}`);
+      return c.state === 'running' && c.ipv4;
+    }, 180_000, 500))!;
+    const answering = (file: string) => until(`the guest answering /${file}`, () => fromGuest(ipv4, file).catch(() => undefined), 120_000, 500);
+    await answering('hostname');
+
+    const snap = await hub.admin.snapshot.create.mutate({ capsulId: id, name: 'clean' });
+    const taken = await ended(snap.operationId);
+    const result = taken.hostOperations[0]!.result as { pausedMs?: number; snapshots?: { id: string; bytes: number }[] };
+    assert.ok((result.pausedMs ?? 0) > 0, 'the guest was paused for the snapshot, and the spoke says how long');
+    assert.deepEqual(result.snapshots?.map((s) => s.id), [snap.snapshotId]);
+    assert.equal((await fromGuest(ipv4, 'cgi-bin/mark?after-clean')).trim(), 'capsul-usermark after-clean');
+    await ended((await hub.admin.snapshot.revert.mutate({ capsulId: id, snapshotId: snap.snapshotId })).operationId);
+    await until('the guest back after the revert', async () => (await fromGuest(ipv4, 'cgi-bin/usermark').catch(() => 'x')).trim() === '', 120_000, 500);
+    assert.equal((await hub.admin.capsul.byId.query({ id })).state, 'running');
+
+    const memBefore = Number((await fromGuest(ipv4, 'memtotal')).trim());
+    await ended((await hub.admin.capsul.resize.mutate({ id, size: 'guest-plus' })).operationId);
+    const sectors = await until('the guest seeing its grown disk', async () => (await fromGuest(ipv4, 'vda-sectors').catch(() => '')).trim() === String((2 * 1024 ** 3) / 512) || undefined, 120_000, 500);
+    assert.ok(sectors);
+    assert.ok(Number((await fromGuest(ipv4, 'memtotal')).trim()) >= memBefore + 48 * 1024, 'the guest has the memory');
+    const resized = await hub.admin.capsul.byId.query({ id });
+    assert.deepEqual([resized.memoryMb, resized.diskGb, resized.sizeId], [192, 2, 'guest-plus']);
+
+    await fromGuest(ipv4, 'cgi-bin/mark?before-rebuild');
+    const rebuilt = await hub.admin.capsul.rebuild.mutate({ id, image: 'capsul-test-guest', sshAuthorizedKeys: [KEYS[1]!], confirm: resized.name });
+    await ended(rebuilt.operationId);
+    await until('the rebuilt guest with only the new key', async () => (await fromGuest(ipv4, 'keys').catch(() => '')).trim() === KEYS[1], 120_000, 500);
+    assert.equal((await fromGuest(ipv4, 'cgi-bin/usermark')).trim(), '', 'nothing of the old disk');
+    assert.equal((await hub.admin.capsul.byId.query({ id })).ipv4, ipv4, 'the same address');
+    assert.deepEqual((await hub.admin.snapshot.list.query({ capsulId: id })).snapshots, []);
+    await hub.admin.capsul.destroy.mutate({ id });
+    assert.deepEqual((await readdir(disks)).filter((f) => f.startsWith(id)), [], 'no layer, seed or log left');
   });
 
   test('two capsuls created at once both boot and get their own address', async () => {
