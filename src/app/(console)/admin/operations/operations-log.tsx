@@ -1,13 +1,14 @@
 'use client';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
+import { changeKind } from '~/contract/change';
 import { fieldErrors } from '~/components/errors';
 import { controlProps, Field } from '~/components/field';
 import { formatDuration, formatTime } from '~/components/format';
 import { OperationStateBadge, StateBadge } from '~/components/state-badge';
 import { useTRPC } from '~/trpc/react';
 
-const KINDS = ['create', 'destroy', 'vmState', 'console', 'get', 'list', 'capacityAvailable'] as const;
+const KINDS = ['create', 'destroy', 'vmState', ...changeKind.options, 'console', 'get', 'list', 'capacityAvailable'] as const;
 const STATES = ['pending', 'assigned', 'completed', 'failed', 'conflict'] as const;
 type Filters = { kind?: (typeof KINDS)[number]; state?: (typeof STATES)[number]; hostId?: string; capsulId?: string };
 
