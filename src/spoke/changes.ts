@@ -143,9 +143,13 @@ export class Changes {
     while (this.running.size) await Promise.all([...this.running]);
   }
 
-  /** New offers are refused from now on; returns how many changes are still running. */
-  stop(): number {
+  /** New offers are refused from now on. */
+  stop(): void {
     this.stopping = true;
+  }
+
+  /** How many changes are running now. */
+  get inProgress(): number {
     return this.running.size;
   }
 }

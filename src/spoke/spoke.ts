@@ -260,7 +260,7 @@ export class Spoke {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.settle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
-    return this.building.size + this.changes.stop();
+    return this.building.size + this.changes.inProgress;
   }
 }
 
