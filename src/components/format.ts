@@ -23,3 +23,17 @@ export const LIMITS = [
   { name: 'memoryMb', label: 'Memory', amount: (n: number) => `${n} MiB` },
   { name: 'diskGb', label: 'Disk', amount: (n: number) => `${n} GiB` },
 ] as const;
+
+/** Bytes on a host's disk, in MiB below a GiB and in GiB from there. */
+export function formatBytes(bytes: number): string {
+  if (bytes === 0) return '0 MiB';
+  const mib = bytes / 2 ** 20;
+  if (mib < 1024) return `${mib < 10 ? mib.toFixed(1) : Math.round(mib)} MiB`;
+  return `${(mib / 1024).toFixed(1)} GiB`;
+}
+
+/** How long ago, from a clock the caller reads ("12 s ago", "3 min ago"). */
+export function formatAgo(from: Date, now: number): string {
+  const s = Math.max(0, Math.round((now - from.getTime()) / 1000));
+  return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.floor(s / 60)} min ago` : `${Math.floor(s / 3600)} h ago`;
+}

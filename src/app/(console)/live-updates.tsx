@@ -1,8 +1,8 @@
 'use client';
 // One server-sent-events subscription per console page: each capsul change lands in the TanStack Query
-// cache (lists, the capsul's page, its operations), so state moves on screen without a reload. A subscription
-// the hub ends with an error (it fell too far behind, or the hub is restarting) is started again, and what it
-// may have missed is fetched afresh.
+// cache (lists, the capsul's page, its operations, its snapshots and the sizes it can grow to), so state moves
+// on screen without a reload. A subscription the hub ends with an error (it fell too far behind, or the hub is
+// restarting) is started again, and what it may have missed is fetched afresh.
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { useSubscription } from '@trpc/tanstack-react-query';
@@ -31,6 +31,9 @@ export function LiveUpdates({ accountId }: { accountId: string }) {
         }
         queryClient.setQueryData(trpc.capsul.byId.queryKey({ id: capsul.id }), (old) => (old ? { ...old, ...capsul } : old));
         void queryClient.invalidateQueries({ queryKey: trpc.capsul.operations.queryKey({ id: capsul.id }) });
+        // A change starting or ending (resize, snapshots, rebuild) moves its snapshots and sizes too.
+        void queryClient.invalidateQueries({ queryKey: trpc.snapshot.list.queryKey({ capsulId: capsul.id }) });
+        void queryClient.invalidateQueries({ queryKey: trpc.capsul.resizeOptions.queryKey({ id: capsul.id }) });
       },
     }),
   );

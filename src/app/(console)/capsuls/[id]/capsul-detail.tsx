@@ -12,6 +12,7 @@ import { OperationStateBadge, StateBadge } from '~/components/state-badge';
 import type { VmCommand } from '~/contract/capsul';
 import { createStep, type CreateStep } from '~/contract/hub';
 import { useTRPC } from '~/trpc/react';
+import { ChangesArea } from './changes-area';
 import { ConsoleCard } from './console-card';
 
 const COMMANDS: { command: VmCommand; label: string; doing: string; when: (state: string) => boolean }[] = [
@@ -159,9 +160,9 @@ export function CapsulDetail({ id }: { id: string }) {
               </>
             )}
             <dt>Size</dt>
-            <dd>{formatSize(c)}</dd>
+            <dd data-testid="capsul-size">{formatSize(c)}</dd>
             <dt>Image</dt>
-            <dd>{c.imageName}</dd>
+            <dd data-testid="capsul-image">{c.imageName}</dd>
             <dt>Created</dt>
             <dd>{formatTime(c.createdAt)}</dd>
             {gone ? (
@@ -237,6 +238,7 @@ export function CapsulDetail({ id }: { id: string }) {
         )}
       </div>
       {gone ? null : <ConsoleCard id={id} />}
+      {gone || c.state === 'pending' || c.state === 'creating' || c.state === 'missing' ? null : <ChangesArea capsul={c} />}
 
       <h2>Operations</h2>
       {operations.data?.length ? (

@@ -5,7 +5,8 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { fieldErrors, type FieldErrors } from '~/components/errors';
 import { controlProps, Field } from '~/components/field';
-import { formatSize } from '~/components/format';
+import { KeyPicker } from '~/components/key-picker';
+import { SizeChoices } from '~/components/size-choices';
 import { useTRPC } from '~/trpc/react';
 
 /** Turns the hub's reasons into what the person can do about them. */
@@ -69,18 +70,7 @@ export function CreateForm() {
 
       <fieldset aria-describedby={errors.size ? 'size-error' : undefined}>
         <legend>Size</legend>
-        <div className="choices">
-          {sizes.map((s) => (
-            <label key={s.id} className="choice">
-              <input type="radio" name="size" value={s.id} checked={size === s.id} onChange={() => setSize(s.id)} />
-              <span>
-                <strong>{s.name}</strong>
-                <br />
-                <span className="muted">{formatSize(s)}</span>
-              </span>
-            </label>
-          ))}
-        </div>
+        <SizeChoices name="size" sizes={sizes} value={size} onChange={setSize} />
         {errors.size ? (
           <p className="error" id="size-error" role="alert">
             {errors.size}
@@ -115,38 +105,7 @@ export function CreateForm() {
         </p>
       </Field>
 
-      <fieldset aria-describedby={errors.sshKeyIds ? 'keys-error' : undefined}>
-        <legend>SSH keys</legend>
-        {keys.data?.length ? (
-          <div className="choices">
-            {keys.data.map((k) => (
-              <label key={k.id} className="choice">
-                <input
-                  type="checkbox"
-                  checked={keyIds.includes(k.id)}
-                  onChange={(e) => setKeyIds(e.target.checked ? [...keyIds, k.id] : keyIds.filter((id) => id !== k.id))}
-                />
-                <span>
-                  <strong>{k.name}</strong>
-                  <br />
-                  <span className="muted mono" style={{ overflowWrap: 'anywhere' }}>
-                    {k.summary}
-                  </span>
-                </span>
-              </label>
-            ))}
-          </div>
-        ) : (
-          <p className="muted">
-            You have no SSH keys yet: <Link href="/keys">add one</Link> to log in to your capsul.
-          </p>
-        )}
-        {errors.sshKeyIds ? (
-          <p className="error" id="keys-error" role="alert">
-            {errors.sshKeyIds}
-          </p>
-        ) : null}
-      </fieldset>
+      <KeyPicker id="keys" keys={keys.data} value={keyIds} onChange={setKeyIds} error={errors.sshKeyIds} />
 
       {errors.form ? (
         <div className="notice bad" role="alert">
