@@ -65,7 +65,11 @@ type Size = { vcpus: number; memoryMb: number; diskGb: number };
 
 /** Why a resize from `now` to `to` would shrink the capsul (refused: data would be lost), or null. */
 export function shrinking(now: Size, to: Size): string | null {
-  const smaller = (['vcpus', 'memoryMb', 'diskGb'] as const).filter((f) => to[f] < now[f]);
-  if (!smaller.length) return null;
-  return `shrinking is not supported: ${smaller.map((f) => `${f} ${to[f]} is less than ${now[f]}`).join(', ')}`;
+  const fields = [
+    ['vCPUs', to.vcpus, now.vcpus, ''],
+    ['memory', to.memoryMb, now.memoryMb, ' MiB'],
+    ['disk', to.diskGb, now.diskGb, ' GiB'],
+  ] as const;
+  const smaller = fields.filter(([, want, have]) => want < have).map(([name, want, have, unit]) => `${name} ${want}${unit} is less than the ${have}${unit} it has`);
+  return smaller.length ? `shrinking is not supported: ${smaller.join('; ')}` : null;
 }

@@ -99,7 +99,7 @@ describe('changes to a capsul: resize, snapshots, rebuild (fake driver, two hubs
     assert.match(unknown.message, /no size "gigantic"/);
     const smaller = await refusal(alice.client.capsul.resize.mutate({ id: capsulId, size: 'nano' }));
     assert.equal(smaller.data?.code, 'BAD_REQUEST');
-    assert.match(smaller.message, /smaller than this capsul.*memoryMb 512 is less than 1024/);
+    assert.match(smaller.message, /smaller than this capsul: shrinking is not supported: memory 512 MiB is less than the 1024 MiB it has; disk 10 GiB is less than the 25 GiB it has/);
     assert.ok(JSON.stringify(smaller.data).includes('"size"'), 'names the size field');
     const same = await refusal(alice.client.capsul.resize.mutate({ id: capsulId, size: 'small' }));
     assert.match(same.message, /is Small already/);

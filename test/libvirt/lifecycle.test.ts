@@ -139,7 +139,7 @@ describe('libvirt driver, real guests', () => {
     // Sizes a little larger than the guest, in the catalog (there is no admin call for sizes: they are seeded).
     const sql = new pg.Client({ connectionString: database.url });
     await sql.connect();
-    await sql.query(`INSERT INTO "VmSize" (id, name, vcpus, "memoryMb", "diskGb", "sortOrder") VALUES ('guest', 'Guest', 1, 128, 1, 1), ('guest-plus', 'Guest+', 1, 192, 2, 2)`);
+    await sql.query(`INSERT INTO "VmSize" (id, name, vcpus, "memoryMb", "diskGb", "sortOrder") VALUES ('guest', 'Guest', 1, 128, 1, 1), ('guest-plus', 'Guest+', 2, 192, 2, 2)`);
     await sql.end();
     const created = await hub.admin.capsul.create.mutate({ owner: 'changes@example.com', image: 'capsul-test-guest', size: 'guest', sshAuthorizedKeys: KEYS });
     const id = created.capsulId;
@@ -172,8 +172,10 @@ describe('libvirt driver, real guests', () => {
     const sectors = await until('the guest seeing its grown disk', async () => (await fromGuest(ipv4, 'vda-sectors').catch(() => '')).trim() === String((2 * 1024 ** 3) / 512) || undefined, 120_000, 500);
     assert.ok(sectors);
     assert.ok(Number((await fromGuest(ipv4, 'memtotal')).trim()) >= memBefore + 48 * 1024, 'the guest has the memory');
+    assert.equal((await fromGuest(ipv4, 'nproc')).trim(), '2', 'and the vCPUs');
+    assert.match(String((await virsh('dumpxml', '--inactive', id)).stdout), /<capsul:diskGb>2<\/capsul:diskGb>/, 'the host keeps what it promised');
     const resized = await hub.admin.capsul.byId.query({ id });
-    assert.deepEqual([resized.memoryMb, resized.diskGb, resized.sizeId], [192, 2, 'guest-plus']);
+    assert.deepEqual([resized.vcpus, resized.memoryMb, resized.diskGb, resized.sizeId], [2, 192, 2, 'guest-plus']);
 
     await fromGuest(ipv4, 'cgi-bin/mark?before-rebuild');
     const rebuilt = await hub.admin.capsul.rebuild.mutate({ id, image: 'capsul-test-guest', sshAuthorizedKeys: [KEYS[1]!], confirm: resized.name });
@@ -182,6 +184,7 @@ describe('libvirt driver, real guests', () => {
     assert.equal((await fromGuest(ipv4, 'cgi-bin/usermark')).trim(), '', 'nothing of the old disk');
     assert.equal((await hub.admin.capsul.byId.query({ id })).ipv4, ipv4, 'the same address');
     assert.deepEqual((await hub.admin.snapshot.list.query({ capsulId: id })).snapshots, []);
+    assert.deepEqual((await readdir(disks)).filter((f) => f.startsWith(id) && f.endsWith('.qcow2')), [`${id}.qcow2`], 'one fresh layer, no snapshot layers');
     await hub.admin.capsul.destroy.mutate({ id });
     assert.deepEqual((await readdir(disks)).filter((f) => f.startsWith(id)), [], 'no layer, seed or log left');
   });

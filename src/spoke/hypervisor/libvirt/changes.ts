@@ -5,7 +5,7 @@
 import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CapsulChange, SnapshotOnHost } from '~/contract/change';
+import { shrinking, type CapsulChange, type SnapshotOnHost } from '~/contract/change';
 import type { CapsulDetail, ImageFiles } from '~/contract/spoke';
 import { errorMessage, type Logger } from '~/lib/log';
 import { HypervisorError, type CapsulSize, type ChangeOutcome } from '../types';
@@ -120,15 +120,8 @@ export class CapsulChanges {
     const size = await this.size(id);
     if (!size) return `no capsul ${id} on this host`;
     switch (change.kind) {
-      case 'resize': {
-        const fields = [
-          ['vCPUs', change.vcpus, size.vcpus, ''],
-          ['memory', change.memoryMb, size.memoryMb, ' MiB'],
-          ['disk', change.diskGb, size.diskGb, ' GiB'],
-        ] as const;
-        const smaller = fields.filter(([, want, have]) => want < have).map(([name, want, have, unit]) => `${name} ${want}${unit} is less than the ${have}${unit} it has`);
-        return smaller.length ? `shrinking is not supported: ${smaller.join('; ')}` : null;
-      }
+      case 'resize':
+        return shrinking(size, change);
       case 'snapshotCreate': {
         const file = this.files(id).layer(change.snapshotId);
         return (await exists(file)) ? `capsul ${id} already has a disk layer for snapshot ${change.snapshotId} (${file})` : null;
