@@ -53,7 +53,7 @@ describe('fuzzing every procedure input', () => {
   let runs = 0;
 
   async function snapshot(): Promise<string> {
-    const tables = ['Host', 'Operation', 'HostOperation', 'Capsul', 'Account', 'SshKey', 'Session', 'LoginToken', 'OsImage', 'VmSize', 'Reconciliation'];
+    const tables = ['Host', 'Operation', 'HostOperation', 'Capsul', 'Account', 'SshKey', 'Session', 'LoginToken', 'OsImage', 'VmSize', 'Reconciliation', 'Snapshot'];
     const out: Record<string, unknown> = {};
     for (const t of tables) out[t] = await database.db.$queryRawUnsafe(`SELECT * FROM "${t}" ORDER BY 1`);
     return JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
@@ -105,6 +105,15 @@ describe('fuzzing every procedure input', () => {
       c(`capsul.${name}`, (i) => (user.capsul[name] as (i: unknown) => Promise<unknown>)(i), { id: capsul }, { id: 'id' });
     }
     c('capsul.setState', (i) => user.capsul.setState(i), { id: capsul, command: 'stop' }, { id: 'id', command: 'enum' });
+    c('capsul.resize', (i) => user.capsul.resize(i), { id: capsul, size: 'small' }, { id: 'id', size: 'id' });
+    c('capsul.resizeOptions', (i) => user.capsul.resizeOptions(i), { id: capsul }, { id: 'id' });
+    c('capsul.rebuild', (i) => user.capsul.rebuild(i), { id: capsul, image: 'debian-12', sshKeyIds: [], sshAuthorizedKeys: [KEY], confirm: 'x' },
+      { id: 'id', image: 'id', sshKeyIds: 'keys', sshAuthorizedKeys: 'keys', confirm: 'text' });
+    c('snapshot.list', (i) => user.snapshot.list(i), { capsulId: capsul }, { capsulId: 'id' });
+    c('snapshot.create', (i) => user.snapshot.create(i), { capsulId: capsul, name: 'snap', note: 'a note' }, { capsulId: 'id', name: 'id', note: 'text' });
+    for (const name of ['revert', 'delete'] as const) {
+      c(`snapshot.${name}`, (i) => (user.snapshot[name] as (i: unknown) => Promise<unknown>)(i), { capsulId: capsul, snapshotId: 'snap-abcdefghij' }, { capsulId: 'id', snapshotId: 'id' });
+    }
     c('host.add', (i) => admin.host.add(i), { id: 'new-host', httpsUrl: 'https://127.0.0.1:10' }, { id: 'id', httpsUrl: 'id' });
     c('host.update', (i) => admin.host.update(i), { id: 'fuzz-host', rotateToken: false }, { id: 'id', httpsUrl: 'id', rotateToken: 'bool' });
     c('host.remove', (i) => admin.host.remove(i), { id: 'nobody' }, { id: 'id' });
@@ -119,6 +128,7 @@ describe('fuzzing every procedure input', () => {
     c('spoke router: get', (i) => onSpoke.get(i), { id: capsul }, { id: 'id' });
     c('spoke router: destroy', (i) => onSpoke.destroy(i), { id: capsul }, { id: 'id' });
     c('spoke router: vmState', (i) => onSpoke.vmState(i), { id: capsul, command: 'stop' }, { id: 'id', command: 'enum' });
+    c('spoke router: change', (i) => onSpoke.change(i), { operationId: opId, id: capsul, change: { kind: 'snapshotCreate', snapshotId: 'snap-abcdefghij' } }, { operationId: 'uuid', id: 'id', change: 'object' });
     c('spoke router: create', (i) => onSpoke.create(i), create, { operationId: 'uuid', id: 'id', vcpus: 'count', memoryMb: 'count', diskGb: 'count', image: 'id', imageFiles: 'object', sshAuthorizedKeys: 'keys' });
   });
   after(async () => {
