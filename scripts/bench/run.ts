@@ -215,6 +215,11 @@ async function main() {
     figures.push(real.figure);
     notes.push(`Real create: ${real.notes}.`);
   }
+  say('real changes (libvirt)');
+  const { benchRealChanges } = await import('./real-changes');
+  const changes = await benchRealChanges(quick ? 1 : 5);
+  figures.push(...changes.figures);
+  notes.push(...changes.notes);
   const cpu = (await execa('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])).stdout.trim();
   const block = [
     '<!-- figures:start (written by `npm run bench`; edit outside the markers) -->',

@@ -61,11 +61,15 @@ export class Changes {
     this.busy.set(id, `${CHANGE_WORDS[change.kind]} (operation ${input.operationId})`);
     let problem: string | null;
     try {
-      const [found, vm] = await Promise.all([this.hypervisor.changeProblem(id, change), this.hypervisor.get(id)]);
+      // A resize's present size is read beside the checks, not after them (with libvirt, four commands).
+      const [found, vm, now] = await Promise.all([
+        this.hypervisor.changeProblem(id, change),
+        this.hypervisor.get(id),
+        change.kind === 'resize' ? this.hypervisor.size(id) : null,
+      ]);
       problem = found;
-      if (!problem && change.kind === 'resize') {
-        const now = await this.hypervisor.size(id);
-        if (now) problem = await this.room({ memoryMb: change.memoryMb - now.memoryMb, diskGb: change.diskGb - now.diskGb });
+      if (!problem && change.kind === 'resize' && now) {
+        problem = await this.room({ memoryMb: change.memoryMb - now.memoryMb, diskGb: change.diskGb - now.diskGb });
       }
       const journal: Journal = { ...input, wasRunning: vm?.state === 'running' };
       if (!problem) await writeFileAtomic(this.journalOf(input.operationId), JSON.stringify(journal));

@@ -117,11 +117,14 @@ export class CapsulChanges {
   }
 
   async problem(id: string, change: CapsulChange): Promise<string | null> {
-    const size = await this.size(id);
-    if (!size) return `no capsul ${id} on this host`;
+    if (change.kind === 'resize') {
+      const size = await this.size(id);
+      if (!size) return `no capsul ${id} on this host`;
+      return shrinking(size, change);
+    }
+    // The other changes need the domain to be there, not its size (which costs three commands more).
+    if ((await this.host.domstate(id)) === null) return `no capsul ${id} on this host`;
     switch (change.kind) {
-      case 'resize':
-        return shrinking(size, change);
       case 'snapshotCreate': {
         const file = this.files(id).layer(change.snapshotId);
         return (await exists(file)) ? `capsul ${id} already has a disk layer for snapshot ${change.snapshotId} (${file})` : null;
@@ -167,8 +170,9 @@ export class CapsulChanges {
     } finally {
       this.host.forget(id);
     }
-    const detail = (await this.host.get(id)) ?? { id, state: 'stopped' as const };
-    return { ...detail, snapshots: await this.snapshots(id), ...(pausedMs === undefined ? {} : { pausedMs }) };
+    // Two independent reads for the report: at once.
+    const [detail, snapshots] = await Promise.all([this.host.get(id), this.snapshots(id)]);
+    return { ...(detail ?? { id, state: 'stopped' as const }), snapshots, ...(pausedMs === undefined ? {} : { pausedMs }) };
   }
 
   /**
