@@ -8,13 +8,13 @@
 import { capsulChange, snapshotName, type ChangeKind } from '~/contract/change';
 import type { CompletionResult } from '~/contract/hub';
 import { log } from '~/lib/log';
+import type { Prisma } from '~/generated/prisma/client';
 import type { Db } from '../db/client';
 import { violatesUnique } from '../db/unique-violation';
 import { capsulChanged } from '../events';
 import { countOperation } from '../metrics';
-import { json } from './record';
+import { endableBy, recordReport } from './record';
 
-type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
 /** What the hub kept beside a change's payload (owner-async.ts `record`). */
 type Recorded = { change: unknown; sizeId?: string | null; name?: string; note?: string | null };
@@ -27,17 +27,13 @@ export async function applyChangeCompletion(
 ): Promise<boolean> {
   const applied = await db.$transaction(async (tx) => {
     const now = new Date();
-    const open = by === 'owner' ? { OR: [{ completedAt: null }, { reapedAt: { not: null } }] } : { completedAt: null };
     // The gate: of two reports at once, one changes this row.
     const moved = await tx.operation.updateMany({
-      where: { id: op.id, hostId: op.hostId, state: { in: ['pending', 'assigned', 'failed'] }, ...open },
+      where: { id: op.id, hostId: op.hostId, state: { in: ['pending', 'assigned', 'failed'] }, ...endableBy(by) },
       data: { completedAt: now, reapedAt: by === 'reaper' ? now : null, state: result.ok ? 'completed' : 'failed', error: result.ok ? null : result.error },
     });
     if (moved.count === 0) return undefined;
-    await tx.hostOperation.update({
-      where: { operationId_hostId: { operationId: op.id, hostId: op.hostId } },
-      data: { result: json(result), completedAt: now },
-    });
+    await recordReport(tx, op, result, now);
     const { payload } = await tx.operation.findUniqueOrThrow({ where: { id: op.id }, select: { payload: true } });
     const recorded = payload as Recorded;
     const change = capsulChange.parse(recorded.change);
@@ -71,7 +67,7 @@ function capsulAfter(change: ReturnType<typeof capsulChange.parse>, recorded: Re
 }
 
 /** The snapshot a snapshotCreate took: its row made ready (and made again if a late report finds it gone). */
-async function keepSnapshot(tx: Tx, capsulId: string, id: string, operationId: string, recorded: Recorded, now: Date) {
+async function keepSnapshot(tx: Prisma.TransactionClient, capsulId: string, id: string, operationId: string, recorded: Recorded, now: Date) {
   const name = snapshotName.safeParse(recorded.name).success ? recorded.name! : id;
   const row = { capsulId, name, note: recorded.note ?? null, operationId, state: 'ready' as const, takenAt: now, deletedAt: null };
   try {
@@ -86,7 +82,7 @@ async function keepSnapshot(tx: Tx, capsulId: string, id: string, operationId: s
 }
 
 /** The capsul's snapshots as its host has them: bytes from the host; rows it no longer has are deleted. */
-async function followSnapshots(tx: Tx, capsulId: string, onHost: { id: string; bytes: number }[], now: Date) {
+async function followSnapshots(tx: Prisma.TransactionClient, capsulId: string, onHost: { id: string; bytes: number }[], now: Date) {
   const kept = new Set(onHost.map((s) => s.id));
   await tx.snapshot.updateMany({ where: { capsulId, deletedAt: null, id: { notIn: [...kept] } }, data: { deletedAt: now } });
   for (const s of onHost) await tx.snapshot.updateMany({ where: { id: s.id, capsulId, deletedAt: null }, data: { bytes: BigInt(s.bytes) } });

@@ -11,7 +11,7 @@ import { countOperation } from '../metrics';
 import { changeKind } from '~/contract/change';
 import { applyChangeCompletion } from './change-complete';
 import { removeConflictedVm } from './conflict';
-import { json } from './record';
+import { endableBy, recordReport } from './record';
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -41,20 +41,16 @@ export async function applyCompletion(
 ): Promise<boolean> {
   const applied = await db.$transaction(async (tx) => {
     const now = new Date();
-    const open = by === 'owner' ? { OR: [{ completedAt: null }, { reapedAt: { not: null } }] } : { completedAt: null };
     // The gate: of two reports at once, one changes this row.
     const moved = await tx.operation.updateMany({
-      where: { id: op.id, hostId: op.hostId, state: { in: ['assigned', 'conflict', 'failed'] }, ...open },
+      where: { id: op.id, hostId: op.hostId, state: { in: ['assigned', 'conflict', 'failed'] }, ...endableBy(by) },
       data: { completedAt: now, reapedAt: by === 'reaper' ? now : null },
     });
     if (moved.count === 0) return undefined;
     const { state } = await tx.operation.findUniqueOrThrow({ where: { id: op.id }, select: { state: true } });
     const conflicted = state === 'conflict';
     if (!conflicted) await tx.operation.update({ where: { id: op.id }, data: { state: result.ok ? 'completed' : 'failed', error: result.ok ? null : result.error } });
-    await tx.hostOperation.update({
-      where: { operationId_hostId: { operationId: op.id, hostId: op.hostId } },
-      data: { result: json(result), completedAt: now },
-    });
+    await recordReport(tx, op, result, now);
     const capsul = op.capsulId && !conflicted ? await tx.capsul.update({ where: { id: op.capsulId }, data: capsulAfter(result), select: { id: true, ownerId: true } }) : null;
     return { conflicted, capsul };
   });

@@ -122,4 +122,17 @@ export function finishOperation(db: Db, operationId: string, kindOf: Kind, outco
   ]);
 }
 
+/**
+ * Which ended operations a report may still end: the owner's also one the reaper ended (the owner knows);
+ * the reaper's only one nobody ended.
+ */
+export function endableBy(by: 'owner' | 'reaper') {
+  return by === 'owner' ? { OR: [{ completedAt: null }, { reapedAt: { not: null } }] } : { completedAt: null };
+}
+
+/** The owner host's row of the operation: what it reported (or the reaper's verdict), and when. */
+export function recordReport(tx: Prisma.TransactionClient, op: { id: string; hostId: string }, result: unknown, at: Date) {
+  return tx.hostOperation.update({ where: { operationId_hostId: { operationId: op.id, hostId: op.hostId } }, data: { result: json(result), completedAt: at } });
+}
+
 export { json };
