@@ -1,10 +1,10 @@
 // The changes a member can make to a capsul, each checked here and then started on its owner host through
 // the one owner-directed path (owner-async.ts): resize to a larger catalog size, snapshots (take, revert,
 // delete), rebuild from an image.
-import { randomBytes } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { shrinking } from '~/contract/change';
 import { env } from '~/env';
+import { randomId } from '~/lib/random-id';
 import { fieldError } from '~/lib/trpc-errors';
 import { checkCreateBalance } from '../billing/at-zero';
 import type { Db } from '../db/client';
@@ -13,11 +13,8 @@ import { findCapsul, type Scope } from './owner';
 import { startChange } from './owner-async';
 import type { Actor } from './record';
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 export function newSnapshotId(): string {
-  const chars = [...randomBytes(32)].filter((b) => b < 252).slice(0, 10);
-  if (chars.length < 10) return newSnapshotId();
-  return `snap-${chars.map((b) => ALPHABET[b % 36]).join('')}`;
+  return randomId('snap-');
 }
 
 /** Grows the capsul to a catalog size: vCPUs, memory and disk (a running capsul is stopped and started). */

@@ -7,11 +7,12 @@
 // - no owner and nobody saying `assigned` → the create fails at once, naming each host and why.
 // - a host saying `assigned` without owning it, or the owner saying it will not build → `conflict`
 //   (conflict.ts): logged at error level, shown to admins, and every VM the hosts made is removed.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { createOutput, type CreateInput, type CreateOutput } from '~/contract/spoke';
 import { env } from '~/env';
 import { log } from '~/lib/log';
+import { randomId } from '~/lib/random-id';
 import { HostsError, type HostReason } from '~/lib/trpc-errors';
 import type { Db } from '../db/client';
 import { isNameConflict, nameTaken, suggestName } from '../capsul-names';
@@ -42,12 +43,8 @@ export type CreateRequest = {
   sizeId?: string | null;
 };
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 export function newCapsulId(): string {
-  // 36 divides 252 evenly, so dropping bytes ≥ 252 keeps every character equally likely.
-  const chars = [...randomBytes(32)].filter((b) => b < 252).slice(0, 10);
-  if (chars.length < 10) return newCapsulId();
-  return `capsul-${chars.map((b) => ALPHABET[b % 36]).join('')}`;
+  return randomId('capsul-');
 }
 
 function answerOf(o: HostOutcome<CreateOutput>): HostReason {

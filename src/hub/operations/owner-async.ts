@@ -40,8 +40,6 @@ const CHANGEABLE = new Set(['running', 'stopped', 'paused', 'shutting_down', 'cr
 export async function startChange(db: Db, actor: Actor, request: ChangeRequest) {
   const { change } = request;
   const capsul = await findCapsul(db, request.capsulId, request.scope);
-  const running = await runningChange(db, capsul.id);
-  if (running) throw changeRunning(running, 'another change');
   if (!CHANGEABLE.has(capsul.state)) {
     throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `capsul ${capsul.id} is ${capsul.state}: it can be changed once it is running or stopped` });
   }
@@ -66,6 +64,7 @@ export async function startChange(db: Db, actor: Actor, request: ChangeRequest) 
       await request.alsoWrite?.(tx, operationId);
     });
   } catch (err) {
+    // A change is open on this capsul already: the index refused this one; say which it is.
     if (!violatesUnique(err, 'Operation_one_change_per_capsul')) throw err;
     const other = await runningChange(db, capsul.id);
     throw other ? changeRunning(other, 'another change') : new TRPCError({ code: 'CONFLICT', message: 'another change to this capsul started just now; try again when it ends' });
