@@ -87,6 +87,13 @@ const schema = z
     RETENTION_PERIOD_MS: ms.default(10 * 60_000),
     READ_RETENTION_HOURS: hours.default(7 * 24),
     RECONCILIATION_RETENTION_HOURS: hours.default(30 * 24),
+    // Usage history (src/hub/usage/): raw points from the spokes are kept USAGE_RAW_HOURS, their 5-minute
+    // averages USAGE_FIVE_MINUTE_DAYS, hourly averages USAGE_HOURLY_DAYS; rolled up and pruned every
+    // USAGE_ROLLUP_PERIOD_MS by the leading hub.
+    USAGE_RAW_HOURS: hours.default(24),
+    USAGE_FIVE_MINUTE_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+    USAGE_HOURLY_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+    USAGE_ROLLUP_PERIOD_MS: ms.default(60_000),
 
     // Billing (src/hub/billing), off unless BILLING_CURRENCY is set: prices, the ledger and what happens at
     // zero are in that one currency (ISO 4217, e.g. EUR), in its minor units.
@@ -168,6 +175,8 @@ const schema = z
     SPOKE_MEMORY_RESERVE_MB: z.coerce.number().int().min(0).default(1024),
     SPOKE_DISK_RESERVE_GB: z.coerce.number().int().min(0).default(5),
     SPOKE_READY_TIMEOUT_MS: ms.default(180_000),
+    // How often the spoke samples its capsuls' and its own usage (one virsh domstats) and sends it to the hub.
+    USAGE_SAMPLE_PERIOD_MS: z.coerce.number().int().min(200).max(3_600_000).default(15_000),
 
     // fake driver
     FAKE_MEMORY_MB: z.coerce.number().int().min(0).default(16384),
