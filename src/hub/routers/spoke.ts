@@ -1,6 +1,8 @@
 // `spoke.*`: what spokes call on the hub. Every procedure is a mutation and needs the host's id and token.
+import { TRPCError } from '@trpc/server';
 import { claimInput, completeInput, progressInput, spokeHeartbeatInput } from '~/contract/hub';
 import { createInput } from '~/contract/spoke';
+import { reportUsageInput, reportUsageOutput } from '~/contract/usage';
 import { Prisma } from '~/generated/prisma/client';
 import { claimOperation, completeOperation } from '../operations';
 import { hostHeard } from '../operations/hosts';
@@ -37,4 +39,13 @@ export const spokeRouter = router({
   reportProgress: spokeProcedure
     .input(progressInput)
     .mutation(({ ctx, input }) => reportProgress(ctx.db, ctx.hostId, input)),
+
+  // STUB (branch usage-spoke): the real procedure (src/hub/usage/ingest.ts) is being written on main and
+  // replaces this; it is here only so the spoke's call type-checks.
+  reportUsage: spokeProcedure
+    .input(reportUsageInput)
+    .output(reportUsageOutput)
+    .mutation((): never => {
+      throw new TRPCError({ code: 'NOT_IMPLEMENTED', message: 'spoke.reportUsage is not implemented on this hub yet' });
+    }),
 });
