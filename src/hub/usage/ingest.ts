@@ -22,19 +22,18 @@ export async function ingestUsage(db: Db, hostId: string, input: ReportUsageInpu
   // missing from the averages already made).
   const points = input.points.filter((p) => now.getTime() - p.at.getTime() <= USAGE_MAX_AGE_MS);
   const ids = [...new Set(input.points.flatMap((p) => p.capsuls.map((c) => c.id)))];
-  const theirs = ids.length ? await db.capsul.findMany({ where: { id: { in: ids }, hostId }, select: { id: true } }) : [];
-  if (theirs.length !== ids.length) {
-    const known = new Set(theirs.map((c) => c.id));
-    const others = ids.filter((id) => !known.has(id));
+  // The host's capsuls, as this database has them: which it may report on, and what they were given.
+  const theirs = await db.capsul.findMany({ where: { hostId, deletedAt: null, state: { notIn: ['failed', 'deleted'] } }, select: { id: true, memoryMb: true, diskGb: true } });
+  const known = new Set(theirs.map((c) => c.id));
+  const others = ids.filter((id) => !known.has(id));
+  if (others.length) {
     throw new TRPCError({
       code: 'FORBIDDEN',
       message: `not capsuls of host ${hostId}: ${others.slice(0, 20).join(', ')}${others.length > 20 ? ` and ${others.length - 20} more` : ''}; nothing stored`,
     });
   }
-  // What its capsuls were given, as this database says now, beside what the host measured.
-  const committed = await db.capsul.aggregate({ where: { hostId, deletedAt: null, state: { notIn: ['failed', 'deleted'] } }, _sum: { memoryMb: true, diskGb: true } });
-  const memoryCommittedBytes = (committed._sum.memoryMb ?? 0) * MIB;
-  const diskCommittedBytes = (committed._sum.diskGb ?? 0) * GIB;
+  const memoryCommittedBytes = theirs.reduce((sum, c) => sum + c.memoryMb, 0) * MIB;
+  const diskCommittedBytes = theirs.reduce((sum, c) => sum + c.diskGb, 0) * GIB;
 
   const capsulRows = points.flatMap((p) => p.capsuls.map(({ id, ...rates }) => ({ capsulId: id, step: 0, at: p.at, seconds: p.seconds, ...rates })));
   const hostRows = points.map((p) => ({ hostId, step: 0, at: p.at, seconds: p.seconds, ...p.host, memoryCommittedBytes, diskCommittedBytes }));
