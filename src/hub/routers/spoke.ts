@@ -1,5 +1,4 @@
 // `spoke.*`: what spokes call on the hub. Every procedure is a mutation and needs the host's id and token.
-import { TRPCError } from '@trpc/server';
 import { claimInput, completeInput, progressInput, spokeHeartbeatInput } from '~/contract/hub';
 import { createInput } from '~/contract/spoke';
 import { reportUsageInput, reportUsageOutput } from '~/contract/usage';
@@ -8,6 +7,7 @@ import { claimOperation, completeOperation } from '../operations';
 import { hostHeard } from '../operations/hosts';
 import { reportProgress } from '../operations/progress';
 import { router, spokeProcedure } from '../trpc';
+import { ingestUsage } from '../usage/ingest';
 
 export const spokeRouter = router({
   heartbeat: spokeProcedure.input(spokeHeartbeatInput).mutation(async ({ ctx, input }) => {
@@ -40,12 +40,9 @@ export const spokeRouter = router({
     .input(progressInput)
     .mutation(({ ctx, input }) => reportProgress(ctx.db, ctx.hostId, input)),
 
-  // STUB (branch usage-spoke): the real procedure (src/hub/usage/ingest.ts) is being written on main and
-  // replaces this; it is here only so the spoke's call type-checks.
+  /** A batch of usage points from the host (an addition to PROTOCOL.md v1.1): refused whole or stored whole. */
   reportUsage: spokeProcedure
     .input(reportUsageInput)
     .output(reportUsageOutput)
-    .mutation((): never => {
-      throw new TRPCError({ code: 'NOT_IMPLEMENTED', message: 'spoke.reportUsage is not implemented on this hub yet' });
-    }),
+    .mutation(({ ctx, input }) => ingestUsage(ctx.db, ctx.hostId, input)),
 });
