@@ -120,7 +120,8 @@ describe('usage sampler', () => {
     await samples(s, 1);
     hub.answer = async (input) => {
       const foreign = [...new Set(input.points.flatMap((p) => p.capsuls.map((c) => c.id)).filter((id) => id === 'capsul-moved00001'))];
-      if (foreign.length) throw new TRPCError({ code: 'FORBIDDEN', message: `not this host's capsuls: ${foreign.join(', ')}` });
+      // The message as src/hub/usage/ingest.ts words it.
+      if (foreign.length) throw new TRPCError({ code: 'FORBIDDEN', message: `not capsuls of host kvm-1: ${foreign.join(', ')}; nothing stored` });
       return store(input);
     };
     await samples(s, 1);
