@@ -109,7 +109,9 @@ describe('usage history: sampling, graphs, access, bad batches, restarts (fake d
       return s.values.memoryTotalBytes.some((v) => v !== null) ? s : undefined;
     });
     const i = host.values.memoryCommittedBytes.findLastIndex((v) => v !== null);
-    assert.ok(host.values.memoryCommittedBytes[i]! >= 512 * 1024 * 1024 * 0.99, 'the capsul is committed on its host');
+    assert.ok(host.values.memoryCommittedBytes[i]! > 0, 'the capsul is committed on its host (averaged over the minute)');
+    const newest = (await sql.query(`SELECT "memoryCommittedBytes"::float8 AS m FROM "HostUsage" WHERE "hostId" = $1 ORDER BY at DESC LIMIT 1`, [owner.hostId])).rows[0].m as number;
+    assert.ok(Math.abs(newest - 512 * 1024 * 1024) < 1024, `the newest point: its 512 MiB committed (${newest})`);
     const fleet = await hub.admin.usage.host.query({ range: 'hour' });
     assert.ok(fleet.values.memoryTotalBytes.some((v) => v !== null && v >= host.values.memoryTotalBytes[i]!), 'the fleet is at least the host');
     assert.equal((await refusal(hub.admin.usage.host.query({ hostId: 'nosuch', range: 'hour' }))).data?.code, 'NOT_FOUND');

@@ -57,6 +57,7 @@ describe('libvirt driver, real guests', () => {
         SPOKE_MEMORY_RESERVE_MB: '512',
         SPOKE_READY_TIMEOUT_MS: '150000',
         METRICS_TOKEN: 'm'.repeat(40),
+        USAGE_SAMPLE_PERIOD_MS: '2000',
       },
     });
     await allOnline(hub, ['kvm-1']);
@@ -96,6 +97,22 @@ describe('libvirt driver, real guests', () => {
     assert.equal(guestUp.trim(), id);
     assert.deepEqual((await fromGuest(ipv4, 'keys')).trim().split('\n'), KEYS);
     assert.equal((await fromGuest(ipv4, 'marker')).trim(), `capsul-marker ${id} boot=1`);
+
+    // Its usage history, through spoke and hub: a CPU loop in the guest shows as a busy point, and 1 MiB
+    // fetched from it as traffic out of it.
+    const history = () => hub.admin.usage.capsul.query({ capsulId: id, range: 'hour' });
+    const pointsAfter = async (t: number) => {
+      const s = await history();
+      return s.at.flatMap((at, i) => (at * 1000 > t && s.values.cpuPercent[i] !== null ? [{ cpu: s.values.cpuPercent[i]!, out: s.values.netOutBps[i]!, seconds: s.samplePeriodSeconds! }] : []));
+    };
+    const burnAt = Date.now();
+    assert.match(await fromGuest(ipv4, 'cgi-bin/burn?20'), /burning 20 s/);
+    const busy = await until('a busy point in the capsul\'s history', async () => (await pointsAfter(burnAt)).find((p) => p.cpu > 50), 60_000, 500);
+    assert.ok(busy.cpu <= 100, `cpu ${busy.cpu} %`);
+    const fetchedAt = Date.now();
+    assert.equal((await fromGuest(ipv4, 'bulk')).length, 1024 * 1024);
+    await until('1 MiB out of the guest in its history', async () => (await pointsAfter(fetchedAt)).reduce((sum, p) => sum + p.out * p.seconds, 0) >= 0.9 * 1024 * 1024, 60_000, 500);
+    assert.equal((await history()).simulated, false, 'a libvirt host: real numbers');
 
     // The files the capsul is made of.
     const files = (await readdir(disks)).filter((f) => f.startsWith(id)).sort();
