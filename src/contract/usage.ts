@@ -3,7 +3,7 @@
 // the spoke from two samples of cumulative counters; a sample with no earlier one (a spoke or guest restart)
 // gives no point, so a restart leaves a gap, not a spike.
 import { z } from 'zod';
-import { capsulId } from './ids';
+import { capsulId, hostId } from './ids';
 
 /** Points a spoke may send at once (it keeps unsent ones while the hub does not answer, oldest dropped). */
 export const USAGE_POINTS_PER_BATCH = 60;
@@ -81,7 +81,7 @@ export type CapsulSeries = {
 export const HOST_METRICS = ['cpuPercent', 'memoryUsedBytes', 'memoryTotalBytes', 'diskUsedBytes', 'diskTotalBytes', 'memoryCommittedBytes', 'diskCommittedBytes'] as const;
 export type HostMetric = (typeof HOST_METRICS)[number];
 
-export const hostSeriesInput = z.object({ hostId: z.string().max(63).optional(), range: usageRange });
+export const hostSeriesInput = z.object({ hostId: hostId.optional(), range: usageRange });
 export type HostSeries = {
   range: UsageRange;
   stepSeconds: number;

@@ -53,7 +53,7 @@ describe('fuzzing every procedure input', () => {
   let runs = 0;
 
   async function snapshot(): Promise<string> {
-    const tables = ['Host', 'Operation', 'HostOperation', 'Capsul', 'Account', 'SshKey', 'Session', 'LoginToken', 'OsImage', 'VmSize', 'Reconciliation', 'Snapshot'];
+    const tables = ['Host', 'Operation', 'HostOperation', 'Capsul', 'Account', 'SshKey', 'Session', 'LoginToken', 'OsImage', 'VmSize', 'Reconciliation', 'Snapshot', 'CapsulUsage', 'HostUsage', 'UsageRollup'];
     const out: Record<string, unknown> = {};
     for (const t of tables) out[t] = await database.db.$queryRawUnsafe(`SELECT * FROM "${t}" ORDER BY 1`);
     return JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
@@ -114,6 +114,10 @@ describe('fuzzing every procedure input', () => {
     for (const name of ['revert', 'delete'] as const) {
       c(`snapshot.${name}`, (i) => (user.snapshot[name] as (i: unknown) => Promise<unknown>)(i), { capsulId: capsul, snapshotId: 'snap-abcdefghij' }, { capsulId: 'id', snapshotId: 'id' });
     }
+    c('usage.capsul', (i) => user.usage.capsul(i), { capsulId: capsul, range: 'hour' }, { capsulId: 'id', range: 'enum' });
+    c('usage.host', (i) => admin.usage.host(i), { hostId: 'fuzz-host', range: 'day' }, { hostId: 'id', range: 'enum' });
+    c('usage.top', (i) => admin.usage.top(i), { range: 'hour', limit: 5 }, { range: 'enum', limit: 'count' });
+    c('spoke.reportUsage', (i) => asHost.spoke.reportUsage(i), { points: [{ at: new Date(), seconds: 15, host: { cpuPercent: 1, memoryUsedBytes: 1, memoryTotalBytes: 2, diskUsedBytes: 1, diskTotalBytes: 2 }, capsuls: [] }] }, { points: 'object' });
     c('host.add', (i) => admin.host.add(i), { id: 'new-host', httpsUrl: 'https://127.0.0.1:10' }, { id: 'id', httpsUrl: 'id' });
     c('host.update', (i) => admin.host.update(i), { id: 'fuzz-host', rotateToken: false }, { id: 'id', httpsUrl: 'id', rotateToken: 'bool' });
     c('host.remove', (i) => admin.host.remove(i), { id: 'nobody' }, { id: 'id' });
