@@ -5,11 +5,15 @@
 // - Graphs: a capsul with a month of history (a day of raw points every 15 s, 30 days of 5-minute averages,
 //   a year of hourly ones): the capsul page's server render plus its `usage.capsul` month query, against the
 //   same for a capsul with no history.
+// - Rollups: one round in its steady state, for all those capsuls.
 // - Size: bytes per stored row, and so what a year of history for 1 000 capsuls takes.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import pg from 'pg';
 import { CAPSUL_METRICS, type UsageRange } from '~/contract/usage';
+import { openDatabase } from '~/hub/db/open';
+import { ROLLUPS, rollUp } from '~/hub/usage/rollups';
 import { httpsFetch } from '~/lib/https-fetch';
 import { createHubClient, type HubClient } from '~/spoke/hub-client';
 import { signIn } from '../../test/support/accounts';
@@ -123,6 +127,21 @@ export async function benchUsage(databaseUrl: string, tls: TestTls, n: { hosts: 
       `Capsul graphs, one query each (median): ${Object.entries(byRange).map(([r, s]) => `${r} ${median(s).toFixed(0)} ms`).join(', ')}; ` +
         `the page with its month graph ${median(withHistory).toFixed(0)} ms (target ≤ 200 ms), ${check.value.at.length} points in the month.`,
     );
+
+    // A rollup round in its steady state: the raw points of 1 000 capsuls over the rollups' look-back.
+    await sql.query(`INSERT INTO "CapsulUsage" ("capsulId", step, at, seconds, ${metrics})
+      SELECT c.id, 0, t, ${PERIOD_S}, 20, 3e8, 1e4, 5e4, 1e3, 4e3 FROM "Capsul" c,
+             generate_series(now() - interval '30 minutes', now() - interval '1 minute', interval '${PERIOD_S} seconds') t
+      ON CONFLICT DO NOTHING`);
+    const database = await openDatabase({ url: databaseUrl, dataDir: os.tmpdir(), poolSize: 2 });
+    try {
+      await rollUp(database.db); // the first round rolls everything up
+      const rounds: number[] = [];
+      for (let i = 0; i < Math.min(n.renders, 10); i++) rounds.push((await timed(() => rollUp(database.db))).ms);
+      notes.push(`A rollup round over ${n.hosts * n.capsulsPerHost} capsuls (raw points every ${PERIOD_S} s; each round remakes the last ${(ROLLUPS[0].lookbackMs / 60_000).toFixed(0)} minutes of 5-minute buckets and the last hour): ${median(rounds).toFixed(0)} ms median, run once a minute by the leading hub.`);
+    } finally {
+      await database.close();
+    }
 
     const size = (await sql.query(`SELECT pg_total_relation_size('"CapsulUsage"')::float8 AS bytes, (SELECT count(*) FROM "CapsulUsage")::float8 AS n`)).rows[0];
     const perRow = size.bytes / size.n;
