@@ -34,7 +34,36 @@ for t in "${targets[@]}"; do
 done
 status=0
 if [ ${#files[@]} -gt 0 ]; then
-  npx tsx --test --test-force-exit --test-timeout=600000 --test-concurrency=1 --test-reporter=spec "${files[@]}" || status=$?
+  # Two runs side by side: the files that boot real guests or build a fresh copy (mostly CPU in QEMU and the
+  # compilers), and the rest (mostly waiting on processes and timers). Each run takes its files one at a time
+  # (the libvirt tests expect no other test's domains). Their reports are printed one after the other, with
+  # one summary for both.
+  real=() rest=()
+  for f in "${files[@]}"; do
+    case "$f" in test/libvirt/*|test/integration/start.test.ts) real+=("$f") ;; *) rest+=("$f") ;; esac
+  done
+  logs=$(mktemp -d /tmp/capsul-test-logs.XXXXXX)
+  run_files() { # <name> <files…>
+    local name=$1; shift
+    [ $# -gt 0 ] || { : >"$logs/$name.log"; echo 0 >"$logs/$name.rc"; return; }
+    local rc=0
+    npx tsx --test --test-force-exit --test-timeout=600000 --test-concurrency=1 --test-reporter=spec "$@" >"$logs/$name.log" 2>&1 || rc=$?
+    echo "$rc" >"$logs/$name.rc"
+  }
+  run_files real "${real[@]}" &
+  run_files rest "${rest[@]}" &
+  wait
+  summary='^ℹ (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) [0-9.]+$'
+  for name in rest real; do grep -Ev "$summary" "$logs/$name.log" || true; done
+  for key in tests suites pass fail cancelled skipped todo; do
+    echo "ℹ $key $(cat "$logs"/*.log | sed -nE "s/^ℹ $key ([0-9]+)$/\1/p" | awk '{ n += $1 } END { print n + 0 }')"
+  done
+  echo "ℹ duration_ms $(cat "$logs"/*.log | sed -nE 's/^ℹ duration_ms ([0-9.]+)$/\1/p' | sort -n | tail -1)"
+  for name in rest real; do
+    rc=$(cat "$logs/$name.rc")
+    [ "$rc" = 0 ] || status=$rc
+  done
+  rm -rf "$logs"
 fi
 if $browser; then
   echo "capsul: browser suite (Playwright, Debian's chromium)" >&2
