@@ -101,7 +101,7 @@ test('an admin sees the fleet, one host, and the top capsuls linked to their pag
   await expect(fleet.locator('canvas')).toHaveCount(3);
   await expect.poll(() => points(fleet)).toBeGreaterThan(0);
   const host = page.getByTestId('host-usage');
-  await page.getByLabel('Host').selectOption('spoke-2');
+  await page.getByLabel('Host', { exact: true }).selectOption('spoke-2');
   await expect(host.locator('canvas')).toHaveCount(3);
   await expect(page.getByTestId('usage-time-zone')).toHaveText('Times in Europe/Berlin.');
 
