@@ -17,12 +17,13 @@ import { startPrivatePostgres } from '../../test/support/private-postgres';
 import { allOnline, startHubProcess, startSpokeProcess, type Hub, type SpokeHandle } from '../../test/support/processes';
 import { makeTestTls, type TestTls } from '../../test/support/tls';
 import { benchConsole } from './console';
+import { benchUsage } from './usage';
 import { median, p99, row, TABLE_HEAD, type Figure } from './stats';
 
 const quick = process.argv.includes('--quick');
 const N = quick
-  ? { iterations: 20, burst: 50, burstSpokes: 5, fanOutSpokes: [1, 5], deadIterations: 3, renders: 5, capsuls: 200, keystrokes: 50, consoleBytes: 1024 * 1024, consoleRounds: 2 }
-  : { iterations: 200, burst: 500, burstSpokes: 5, fanOutSpokes: [1, 10, 50], deadIterations: 10, renders: 30, capsuls: 1000, keystrokes: 1000, consoleBytes: 10 * 1024 * 1024, consoleRounds: 5 };
+  ? { iterations: 20, burst: 50, burstSpokes: 5, fanOutSpokes: [1, 5], deadIterations: 3, renders: 5, capsuls: 200, keystrokes: 50, consoleBytes: 1024 * 1024, consoleRounds: 2, usageHosts: 50, usageRounds: 3 }
+  : { iterations: 200, burst: 500, burstSpokes: 5, fanOutSpokes: [1, 10, 50], deadIterations: 10, renders: 30, capsuls: 1000, keystrokes: 1000, consoleBytes: 10 * 1024 * 1024, consoleRounds: 5, usageHosts: 50, usageRounds: 20 };
 const DEADLINE = 1000;
 const FAKE = { FAKE_MEMORY_MB: '100000000', FAKE_DISK_GB: '100000000', FAKE_CREATE_MS: '50' };
 
@@ -205,6 +206,10 @@ async function main() {
     const consoleRun = await benchConsole((await createTestDatabase(server.toString())).url, tls, { keystrokes: N.keystrokes, bytes: N.consoleBytes, rounds: N.consoleRounds });
     figures.push(...consoleRun.figures);
     notes.push(...consoleRun.notes);
+    say(`usage history: ingest from ${N.usageHosts} spokes, a month of graphs`);
+    const usage = await benchUsage((await createTestDatabase(server.toString())).url, tls, { hosts: N.usageHosts, capsulsPerHost: 20, rounds: N.usageRounds, renders: N.renders });
+    figures.push(...usage.figures);
+    notes.push(...usage.notes);
   } finally {
     await db.stop();
   }

@@ -9,9 +9,10 @@ import { capsulId } from './ids';
 export const USAGE_POINTS_PER_BATCH = 60;
 /** Capsuls one host may report in one point. */
 export const USAGE_CAPSULS_PER_POINT = 2000;
-/** How far ahead of the hub's clock a point may be stamped (clock skew), and how old it may be. */
+/** How far ahead of the hub's clock a point may be stamped (clock skew); a point further ahead refuses its batch. */
 export const USAGE_FUTURE_SKEW_MS = 60_000;
-export const USAGE_MAX_AGE_MS = 60 * 60_000;
+/** How old a point may be and still be stored (the rollups recompute this far back); older ones are left out. */
+export const USAGE_MAX_AGE_MS = 15 * 60_000;
 
 const rate = z.number().finite().min(0).max(1e12);
 
@@ -69,7 +70,12 @@ export type CapsulSeries = {
   at: number[];
   values: Record<CapsulMetric, (number | null)[]>;
   /** What the capsul has, so a graph can show its limit (memory) and say why it is empty. */
-  capsul: { vcpus: number; memoryMb: number; createdAt: Date };
+  capsul: { vcpus: number; memoryMb: number; state: string; createdAt: Date };
+  /** Its host runs the fake driver: the numbers are simulated. */
+  simulated: boolean;
+  /** The newest raw point, and the interval it covered (the spoke's sample period). */
+  lastPointAt: Date | null;
+  samplePeriodSeconds: number | null;
 };
 
 export const HOST_METRICS = ['cpuPercent', 'memoryUsedBytes', 'memoryTotalBytes', 'diskUsedBytes', 'diskTotalBytes', 'memoryCommittedBytes', 'diskCommittedBytes'] as const;

@@ -1,5 +1,5 @@
 // The hub's periodic work, run by the leading hub only (leader.ts): heartbeats, the reaper, reconciliation,
-// retention, and with billing on the metering and then the steps at zero.
+// retention, usage rollups, and with billing on the metering and then the steps at zero.
 import { env } from '~/env';
 import { every } from '~/lib/every';
 import type { Logger } from '~/lib/log';
@@ -11,6 +11,8 @@ import { startHeartbeats } from './heartbeat';
 import { reapStuckOperations } from './operations/reaper';
 import { reconcile } from './operations/reconcile';
 import { pruneOldRows } from './operations/retention';
+import { pruneUsage, usageWindows } from './usage/retention';
+import { rollUp } from './usage/rollups';
 
 const HOUR = 3_600_000;
 
@@ -24,6 +26,11 @@ export function startHousekeeping(db: Db, log: Logger): () => void {
     const pruned = await pruneOldRows(db, windows);
     if (Object.values(pruned).some((n) => n > 0)) log.info('retention: old rows deleted', pruned);
   }, log, 'retention');
+  const usage = usageWindows(e);
+  const rollups = every(e.USAGE_ROLLUP_PERIOD_MS, Math.min(e.USAGE_ROLLUP_PERIOD_MS, 60_000), async () => {
+    await rollUp(db);
+    await pruneUsage(db, usage);
+  }, log, 'usage rollups');
   const billing = billingConfig(e);
   const metering = billing
     ? every(billing.meterPeriodMs, Math.min(billing.meterPeriodMs, 60_000), async () => {
@@ -38,5 +45,6 @@ export function startHousekeeping(db: Db, log: Logger): () => void {
     reaper();
     reconciliation();
     retention();
+    rollups();
   };
 }

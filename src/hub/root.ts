@@ -17,6 +17,7 @@ import { paymentProcedures } from './routers/payments';
 import { snapshotRouter } from './routers/snapshot';
 import { sshKeyRouter } from './routers/ssh-key';
 import { spokeRouter } from './routers/spoke';
+import { usageRouter } from './routers/usage';
 import { createCallerFactory, router } from './trpc';
 
 export const hubRouter = router({
@@ -34,6 +35,7 @@ export const hubRouter = router({
   image: imageRouter,
   limits: limitsRouter,
   operation: operationRouter,
+  usage: usageRouter,
   bench: benchRouter,
   // Billing: the balance, ledger, prices and admin adjustments (routers/billing.ts), topping up
   // (routers/payments.ts), and the open books (routers/open-books.ts).

@@ -1,11 +1,13 @@
 // `spoke.*`: what spokes call on the hub. Every procedure is a mutation and needs the host's id and token.
 import { claimInput, completeInput, progressInput, spokeHeartbeatInput } from '~/contract/hub';
 import { createInput } from '~/contract/spoke';
+import { reportUsageInput, reportUsageOutput } from '~/contract/usage';
 import { Prisma } from '~/generated/prisma/client';
 import { claimOperation, completeOperation } from '../operations';
 import { hostHeard } from '../operations/hosts';
 import { reportProgress } from '../operations/progress';
 import { router, spokeProcedure } from '../trpc';
+import { ingestUsage } from '../usage/ingest';
 
 export const spokeRouter = router({
   heartbeat: spokeProcedure.input(spokeHeartbeatInput).mutation(async ({ ctx, input }) => {
@@ -37,4 +39,10 @@ export const spokeRouter = router({
   reportProgress: spokeProcedure
     .input(progressInput)
     .mutation(({ ctx, input }) => reportProgress(ctx.db, ctx.hostId, input)),
+
+  /** A batch of usage points from the host (an addition to PROTOCOL.md v1.1): refused whole or stored whole. */
+  reportUsage: spokeProcedure
+    .input(reportUsageInput)
+    .output(reportUsageOutput)
+    .mutation(({ ctx, input }) => ingestUsage(ctx.db, ctx.hostId, input)),
 });
