@@ -22,6 +22,21 @@ export function pointCount(at: number[], lines: { values: (number | null)[] }[])
   return at.filter((_, i) => lines.some((l) => l.values[i] !== null && l.values[i] !== undefined)).length;
 }
 
+const absent = (v: number | null | undefined) => v === null || v === undefined;
+
+/** A point with no neighbour draws no line: these are marked as dots (when uPlot does not dot every point). */
+function isolated(u: uPlot, seriesIdx: number, show: boolean): number[] | null {
+  if (show) return null;
+  const values = u.data[seriesIdx] as (number | null | undefined)[];
+  const out = values.flatMap((v, i) => (!absent(v) && absent(values[i - 1]) && absent(values[i + 1]) ? [i] : []));
+  return out.length ? out : null;
+}
+
+/** Off the plot, the legend reads the newest point (on it, the point under the cursor). */
+function legendAtNewest(u: uPlot) {
+  if (u.cursor.idx === null || u.cursor.idx === undefined) u.setLegend({ idx: Math.max(0, u.data[0].length - 1) }, false);
+}
+
 function options(width: number, unit: UsageUnit, lines: ChartLine[]): uPlot.Options {
   const muted = cssVar('muted');
   const grid = { stroke: cssVar('border'), width: 1 };
@@ -30,7 +45,14 @@ function options(width: number, unit: UsageUnit, lines: ChartLine[]): uPlot.Opti
     height: HEIGHT,
     series: [
       {},
-      ...lines.map((l) => ({ label: l.label, stroke: cssVar(l.color), width: 1.5, dash: l.dashed ? [6, 4] : undefined, value: (_: uPlot, v: number | null) => formatUsage(v, unit) })),
+      ...lines.map((l) => ({
+        label: l.label,
+        stroke: cssVar(l.color),
+        width: 1.5,
+        dash: l.dashed ? [6, 4] : undefined,
+        points: { filter: isolated },
+        value: (_: uPlot, v: number | null) => formatUsage(v, unit),
+      })),
     ],
     axes: [
       { stroke: muted, grid, ticks: grid },
@@ -39,6 +61,7 @@ function options(width: number, unit: UsageUnit, lines: ChartLine[]): uPlot.Opti
     // From zero; percent up to 100, the rest a little above the highest point.
     scales: { y: { range: (_, _min, max) => (unit === 'percent' ? [0, 100] : [0, max > 0 ? max * 1.1 : 1]) } },
     cursor: { drag: { x: false, y: false } },
+    hooks: { ready: [legendAtNewest], setData: [legendAtNewest], setCursor: [legendAtNewest] },
   };
 }
 
