@@ -10,9 +10,10 @@ import { formatUsage } from '~/components/usage-units';
 import { usageRange, type UsageRange } from '~/contract/usage';
 import { useTRPC } from '~/trpc/react';
 
-/** How often each range is asked again: the last hour at the spokes' sample period, the rest less often. */
+/** How often each range is asked again: the last hour at the spoke's sample period (known from its points;
+ * before the first, every few seconds), the rest less often. */
 const POLL_SECONDS: Record<UsageRange, number | 'sample'> = { hour: 'sample', day: 60, month: 300, year: 300 };
-const DEFAULT_SAMPLE_SECONDS = 15;
+const BEFORE_FIRST_POINT_SECONDS = 5;
 
 /** Why a range has no point yet, when the capsul itself is not the reason (month and year read rollups). */
 const ROLLUP_WAIT: Partial<Record<UsageRange, string>> = {
@@ -32,7 +33,7 @@ export function UsageCard({ id, state }: { id: string; state: string }) {
         placeholderData: keepPreviousData,
         refetchInterval: (q) => {
           const poll = POLL_SECONDS[range];
-          return (poll === 'sample' ? (q.state.data?.samplePeriodSeconds ?? DEFAULT_SAMPLE_SECONDS) : poll) * 1000;
+          return Math.max(1, poll === 'sample' ? q.state.data?.samplePeriodSeconds || BEFORE_FIRST_POINT_SECONDS : poll) * 1000;
         },
       },
     ),
@@ -106,11 +107,11 @@ export function UsageCard({ id, state }: { id: string; state: string }) {
   );
 }
 
-type Series = { range: UsageRange; to: Date; samplePeriodSeconds?: number; capsul: { createdAt: Date } };
+type Series = { range: UsageRange; to: Date; samplePeriodSeconds: number | null; capsul: { createdAt: Date } };
 
 function emptyReason(s: Series, state: string): string {
   if (BEING_MADE.has(state)) return 'No usage yet: the capsul is still being created.';
-  const sample = `${s.samplePeriodSeconds ?? DEFAULT_SAMPLE_SECONDS} s`;
+  const sample = s.samplePeriodSeconds ? `${s.samplePeriodSeconds} s` : 'a sample period (15 s by default)';
   const age = s.to.getTime() - s.capsul.createdAt.getTime();
   if (ROLLUP_WAIT[s.range] && age < 2 * 86_400_000) return ROLLUP_WAIT[s.range]!;
   if (state !== 'running') return `No usage in this range: the capsul is not running (${state.replace('_', ' ')}).`;
