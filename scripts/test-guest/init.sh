@@ -4,6 +4,8 @@
 #   /hostname  /keys (the ssh_authorized_keys, one per line)  /boot (the boot count)  /marker
 #   /memtotal (kB)  /nproc  /vda-sectors  /usermark (at boot)
 #   /cgi-bin/mark?<word> writes "capsul-usermark <word>" into sector 2048 of vda; /cgi-bin/usermark reads it live
+#   /cgi-bin/burn?<seconds> (1..600) keeps one CPU busy that long, in the background, and answers at once
+#   /bulk: 1 MiB written at boot, for the network counters
 # Its serial line (ttyS0) and its screen (tty1) each get a root shell without a password, for the console
 # tests: a test guest, never an image to offer anyone.
 export PATH=/bin
@@ -87,7 +89,20 @@ printf 'Content-Type: text/plain\r\n\r\n'
 dd if=/dev/vda bs=512 skip=2048 count=1 2>/dev/null | tr -d '\000' | head -n 1 | grep '^capsul-usermark '
 exit 0
 SCRIPT
-chmod +x /www/cgi-bin/mark /www/cgi-bin/usermark
+# The usage tests' load: a busy shell loop, ended by a sleeper. Its output goes nowhere, so httpd answers at once
+# instead of waiting for the loop's end of the CGI pipe.
+cat > /www/cgi-bin/burn <<'SCRIPT'
+#!/bin/sh
+refuse() { printf 'HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\nseconds: 1 to 600, digits only\n'; exit 0; }
+case "$QUERY_STRING" in ''|*[!0-9]*|0*|????*) refuse ;; esac
+[ "$QUERY_STRING" -le 600 ] || refuse
+sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 &
+loop=$!
+( sleep "$QUERY_STRING"; kill "$loop" ) </dev/null >/dev/null 2>&1 &
+printf 'Content-Type: text/plain\r\n\r\nburning %s s\n' "$QUERY_STRING"
+SCRIPT
+chmod +x /www/cgi-bin/mark /www/cgi-bin/usermark /www/cgi-bin/burn
+dd if=/dev/zero of=/www/bulk bs=1024 count=1024 2>/dev/null
 
 # ACPI power button (virsh shutdown, and the power-off half of virsh reboot) → power off.
 # busybox acpid runs CONFDIR/PWRF/00000080 on a power-button press.

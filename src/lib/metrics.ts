@@ -12,8 +12,12 @@ export const registry = processSingleton('metricsRegistry', () => {
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-export function counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {
-  return processSingleton(`metric:${name}`, () => new client.Counter<L>({ name, help, labelNames, registers: [registry] }));
+/** A counter; `collect` (when given) sets its values at each scrape, from totals kept elsewhere (a hypervisor's). */
+export function counter<L extends string>(name: string, help: string, labelNames: readonly L[] = [], collect?: (c: client.Counter<L>) => Promise<void> | void) {
+  return processSingleton(
+    `metric:${name}`,
+    () => new client.Counter<L>({ name, help, labelNames, registers: [registry], ...(collect ? { collect() { return collect(this); } } : {}) }),
+  );
 }
 
 /** A gauge; `collect` (when given) refreshes its values at each scrape, e.g. from the database. */

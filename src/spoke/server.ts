@@ -1,4 +1,5 @@
-// Starts a spoke: its hypervisor, its outbox of completions, and the tRPC router over HTTPS at /trpc.
+// Starts a spoke: its hypervisor, its outbox of completions, its usage sampler, and the tRPC router over
+// HTTPS at /trpc.
 import https from 'node:https';
 import path from 'node:path';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
@@ -12,10 +13,11 @@ import { backoffMs, Outbox, type Delivery } from './outbox';
 import { createHubClient } from './hub-client';
 import { selectHypervisor } from './hypervisor/select';
 import { spokeRouter } from './router';
-import { collectCapacity } from './metrics';
+import { collectCapacity, collectUsage } from './metrics';
 import { Spoke } from './spoke';
 import { spokeContextFactory } from './trpc';
 import { consoleEndpoint } from './console/endpoint';
+import { UsageSampler } from './usage/sampler';
 
 // Answers from the hub that no retry will change.
 const REFUSALS = new Set(['BAD_REQUEST', 'NOT_FOUND', 'FORBIDDEN', 'CONFLICT']);
@@ -49,6 +51,14 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger, opts: 
   const outbox = new Outbox(path.join(env.SPOKE_STATE_DIR, 'outbox'), deliver, spokeLog);
   const spoke = new Spoke(hypervisor, hub, outbox, spokeLog, path.join(env.SPOKE_STATE_DIR, 'builds'));
   collectCapacity(spoke);
+  // Usage history: sampled from the start, sent as the hub takes it (until then the points wait, bounded).
+  const usage = new UsageSampler({
+    counters: () => hypervisor.usageCounters(),
+    send: (points) => hub.spoke.reportUsage.mutate({ points }),
+    periodMs: env.USAGE_SAMPLE_PERIOD_MS,
+    log: spokeLog,
+  });
+  collectUsage(() => usage.latest);
 
   const handler = createHTTPHandler({
     router: spokeRouter,
@@ -106,6 +116,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger, opts: 
     }
   };
   if (opts.announce !== false) void announce();
+  usage.start();
 
   return {
     spoke,
@@ -121,6 +132,7 @@ export async function startSpoke(env: Env, tls: TlsMaterial, log: Logger, opts: 
      */
     async close() {
       stopped = true;
+      usage.stop();
       const started = Date.now();
       server.close();
       await consoles.close('the spoke is stopping');

@@ -17,6 +17,7 @@ import {
   parseListAll,
   parseNodeMemStats,
   parseQemuImgInfo,
+  parseUsageDomstats,
   toVmState,
 } from '~/spoke/hypervisor/libvirt/parse';
 
@@ -76,6 +77,31 @@ describe('virsh output', () => {
   test('domstats --balloon --state, running and shut off', () => {
     assert.deepEqual([...parseDomstats(fixture('virsh/domstats-one-running.txt'))], [['capsul-dbg0000001', { maxMemoryKib: 131072, state: 1 }]]);
     assert.deepEqual([...parseDomstats(fixture('virsh/domstats-one-stopped.txt'))], [['capsul-dbg0000001', { maxMemoryKib: 131072, state: 5 }]]);
+  });
+
+  test('domstats for usage (--raw --state --cpu-total --balloon --vcpu --interface --block): a running test guest', () => {
+    // The test guest has no balloon statistics (memballoon none): QEMU's resident memory, capped at its 128 MiB.
+    assert.deepEqual([...parseUsageDomstats(fixture('virsh/domstats-usage-running.txt'))], [
+      ['capsul-probe00001', {
+        vcpus: 1, cpuNs: 9136965000, memoryBytes: 131072 * 1024,
+        netInBytes: 13665, netOutBytes: 2459,
+        diskReadBytes: 45568 + 14336, diskWriteBytes: 4096,
+      }],
+    ]);
+  });
+
+  test('domstats for usage: the guest\'s own memory view when its balloon driver reports one; stopped domains left out', () => {
+    // Not recorded (no guest here reports balloon statistics): the fields as libvirt names them.
+    const text = [
+      "Domain: 'capsul-balloon001'", '  state.state=1', '  cpu.time=5000', '  balloon.current=1048576', '  balloon.rss=900000',
+      '  balloon.available=1000000', '  balloon.unused=600000', '  vcpu.current=2', '  net.count=2', '  net.0.rx.bytes=10', '  net.0.tx.bytes=1',
+      '  net.1.rx.bytes=20', '  net.1.tx.bytes=2', '  block.count=0', '',
+      "Domain: 'capsul-stopped001'", '  state.state=5', '  balloon.current=131072', '',
+    ].join('\n');
+    assert.deepEqual([...parseUsageDomstats(text)], [
+      ['capsul-balloon001', { vcpus: 2, cpuNs: 5000, memoryBytes: 400000 * 1024, netInBytes: 30, netOutBytes: 3, diskReadBytes: 0, diskWriteBytes: 0 }],
+    ]);
+    assert.deepEqual([...parseUsageDomstats(fixture('virsh/domstats-one-stopped.txt'))], []);
   });
 
   test('errors: a missing domain, a domain that is not running', () => {

@@ -11,6 +11,8 @@ import type { CapsulDetail, CreateInput, ImageFiles } from '~/contract/spoke';
 import type { Logger } from '~/lib/log';
 import { BootLogRing } from '../console/ring';
 import { SimulatedSerial } from '../console/simulated-serial';
+import type { UsageCounters } from '../usage/counters';
+import { SimulatedUsage } from '../usage/simulated';
 import { HypervisorError, type CapsulSize, type ChangeOutcome, type Hypervisor, type MeasuredResources, type Progress, type SerialPort, type GraphicsPort } from './types';
 
 /** How much of each fake capsul's boot log is kept (between this and twice this, on disk). */
@@ -57,6 +59,7 @@ export class FakeHypervisor implements Hypervisor {
   private readonly serials = new Map<string, SimulatedSerial>();
   /** What to tell an open attachment when its capsul stops or goes away. */
   private readonly ends = new Map<string, (reason: string) => void>();
+  private readonly usage = new SimulatedUsage();
 
   constructor(private readonly opts: FakeOptions) {
     mkdirSync(opts.stateDir, { recursive: true });
@@ -243,6 +246,15 @@ export class FakeHypervisor implements Hypervisor {
     if (wasRunning && vm.state !== 'running') await this.setState(id, 'start');
     log.info('fake change done', { capsulId: id, kind: change.kind, recovering: !!recovering });
     return { id, state: vm.state, ipv4: vm.ipv4, snapshots: [...(vm.snapshots ?? [])], pausedMs };
+  }
+
+  /** Made-up numbers (see SimulatedUsage), marked `simulated`: no VM runs behind a fake capsul. */
+  async usageCounters(): Promise<UsageCounters> {
+    const running = [...this.vms.values()].filter((vm) => vm.state === 'running');
+    return this.usage.sample(
+      running.map((vm) => ({ id: vm.id, vcpus: vm.vcpus ?? 1, memoryMb: vm.memoryMb, diskGb: vm.diskGb })),
+      { memoryMb: this.opts.memoryMb, diskGb: this.opts.diskGb },
+    );
   }
 
   async openSerial(id: string, historyMax: number): Promise<SerialPort> {

@@ -6,6 +6,7 @@ import type { CapsulDetail, CreateInput, DriverName, ImageFiles } from '~/contra
 import type { BuildStep } from '~/contract/hub';
 import type { CapsulChange, SnapshotOnHost } from '~/contract/change';
 import type { Logger } from '~/lib/log';
+import type { UsageCounters } from '../usage/counters';
 
 /** Called by a driver as a build reaches each step; it returns at once and never throws. */
 export type Progress = (step: BuildStep) => void;
@@ -116,6 +117,11 @@ export interface Hypervisor {
    * change began (the earlier run may have stopped it), so it is left running again.
    */
   applyChange(id: string, change: CapsulChange, log: Logger, recovering: false | { wasRunning: boolean }): Promise<ChangeOutcome>;
+  /**
+   * Cumulative counters of every running capsul (CPU time, memory in use, network and disk bytes) and of the
+   * host itself (CPU times, memory, the disks' filesystem), taken at one moment: the usage sampler's input.
+   */
+  usageCounters(): Promise<UsageCounters>;
 }
 
 /**

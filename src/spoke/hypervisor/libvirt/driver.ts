@@ -13,6 +13,8 @@ import { fileName, type CapsulDetail, type CreateInput, type ImageFiles } from '
 import type { Env } from '~/env';
 import { errorMessage, type Logger } from '~/lib/log';
 import { tailFiles } from '../../console/ring';
+import type { UsageCounters } from '../../usage/counters';
+import { hostCounters } from '../../usage/host';
 import { HypervisorError, type CapsulSize, type ChangeOutcome, type Hypervisor, type MeasuredResources, type Progress, type SerialPort, type GraphicsPort } from '../types';
 import { CapsulChanges } from './changes';
 import { buildSeedIso } from './cloud-init';
@@ -27,6 +29,7 @@ import {
   parseListAll,
   parseNodeMemStats,
   parseQemuImgInfo,
+  parseUsageDomstats,
   toVmState,
 } from './parse';
 
@@ -197,6 +200,17 @@ export class LibvirtHypervisor implements Hypervisor {
     }
     const diskBytes = fs.bavail * fs.bsize - growth - this.cfg.diskReserveGb * GiB;
     return { freeMemoryMb: Math.floor(memoryKib / 1024), freeDiskGb: Math.floor(diskBytes / GiB), counted: new Set(domains.map((d) => d.name)) };
+  }
+
+  /** One `virsh domstats` for every running domain (capsuls only are kept), and the host's own counters. */
+  async usageCounters(): Promise<UsageCounters> {
+    const stats = await this.virsh(['domstats', '--raw', '--list-running', '--state', '--cpu-total', '--balloon', '--vcpu', '--interface', '--block'], { timeoutMs: 20_000 });
+    // Stamped when virsh answered, with the host read at the same moment.
+    const at = new Date();
+    const monotonicMs = performance.now();
+    const host = await hostCounters(this.cfg.disksDir);
+    const capsuls = [...parseUsageDomstats(stats)].filter(([id]) => CAPSUL_ID_PATTERN.test(id)).map(([id, c]) => ({ id, ...c }));
+    return { at, monotonicMs, simulated: false, host, capsuls };
   }
 
   private async activeDisk(id: string): Promise<string> {

@@ -59,22 +59,85 @@ export function parseNodeMemStats(stdout: string): NodeMemory {
   return { totalKib: value('total'), freeKib: value('free'), buffersKib: value('buffers'), cachedKib: value('cached') };
 }
 
-/** `virsh domstats --balloon --state`: each domain's maximum memory (KiB) and whether it is running. */
-export function parseDomstats(stdout: string): Map<string, { maxMemoryKib: number; state: number }> {
-  const domains = new Map<string, { maxMemoryKib: number; state: number }>();
-  let current: { maxMemoryKib: number; state: number } | undefined;
+/** `virsh domstats [--raw]`: each domain's fields (`state.state`, `net.0.rx.bytes`…) as they were printed. */
+export function parseDomstatsFields(stdout: string): Map<string, Map<string, string>> {
+  const domains = new Map<string, Map<string, string>>();
+  let current: Map<string, string> | undefined;
   for (const line of stdout.split('\n')) {
     const domain = /^Domain: '(.+)'$/.exec(line);
     if (domain) {
-      current = { maxMemoryKib: 0, state: 0 };
+      current = new Map();
       domains.set(domain[1]!, current);
       continue;
     }
-    const field = /^\s+(state\.state|balloon\.maximum)=(\d+)$/.exec(line);
-    if (field && current) {
-      if (field[1] === 'state.state') current.state = Number(field[2]);
-      else current.maxMemoryKib = Number(field[2]);
-    }
+    const field = /^\s+([\w.]+)=(.*)$/.exec(line);
+    if (field && current) current.set(field[1]!, field[2]!);
+  }
+  return domains;
+}
+
+/** A numeric field, or undefined when it is absent or not a number. */
+function numberField(fields: Map<string, string>, key: string): number | undefined {
+  const text = fields.get(key);
+  if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) return undefined;
+  return Number(text);
+}
+
+/** `virsh domstats --balloon --state`: each domain's maximum memory (KiB) and whether it is running. */
+export function parseDomstats(stdout: string): Map<string, { maxMemoryKib: number; state: number }> {
+  const domains = new Map<string, { maxMemoryKib: number; state: number }>();
+  for (const [name, fields] of parseDomstatsFields(stdout)) {
+    domains.set(name, { maxMemoryKib: numberField(fields, 'balloon.maximum') ?? 0, state: numberField(fields, 'state.state') ?? 0 });
+  }
+  return domains;
+}
+
+/** The sum of `<group>.N.<key>` over N in 0..`<group>.count` - 1 (every interface, every disk). */
+function sumOver(fields: Map<string, string>, group: 'net' | 'block', key: string): number {
+  let sum = 0;
+  const count = numberField(fields, `${group}.count`) ?? 0;
+  for (let n = 0; n < count; n++) sum += numberField(fields, `${group}.${n}.${key}`) ?? 0;
+  return sum;
+}
+
+export type DomainCounters = {
+  vcpus: number;
+  cpuNs: number;
+  memoryBytes: number;
+  netInBytes: number;
+  netOutBytes: number;
+  diskReadBytes: number;
+  diskWriteBytes: number;
+};
+
+/**
+ * `virsh domstats --raw --state --cpu-total --balloon --vcpu --interface --block`: the cumulative counters of
+ * each running domain (state 1). Memory in use is the guest's own view when its balloon driver reports one
+ * (available - unused), else QEMU's resident memory capped at the domain's current memory (a guest without
+ * balloon statistics, like the test guest: QEMU's own overhead is not the guest's use). Interface counters
+ * are the guest's view (libvirt swaps the tap device's): rx is what came in to the guest.
+ */
+export function parseUsageDomstats(stdout: string): Map<string, DomainCounters> {
+  const domains = new Map<string, DomainCounters>();
+  for (const [name, fields] of parseDomstatsFields(stdout)) {
+    if (numberField(fields, 'state.state') !== 1) continue;
+    const kib = (key: string) => numberField(fields, `balloon.${key}`);
+    const available = kib('available');
+    const unused = kib('unused');
+    const current = kib('current');
+    const rss = kib('rss');
+    let memoryKib = 0;
+    if (available !== undefined && unused !== undefined) memoryKib = Math.max(0, available - unused);
+    else if (rss !== undefined) memoryKib = current !== undefined ? Math.min(rss, current) : rss;
+    domains.set(name, {
+      vcpus: numberField(fields, 'vcpu.current') ?? 1,
+      cpuNs: numberField(fields, 'cpu.time') ?? 0,
+      memoryBytes: memoryKib * 1024,
+      netInBytes: sumOver(fields, 'net', 'rx.bytes'),
+      netOutBytes: sumOver(fields, 'net', 'tx.bytes'),
+      diskReadBytes: sumOver(fields, 'block', 'rd.bytes'),
+      diskWriteBytes: sumOver(fields, 'block', 'wr.bytes'),
+    });
   }
   return domains;
 }
