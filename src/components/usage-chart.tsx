@@ -12,6 +12,9 @@ export type LineColor = 'accent' | 'ok' | 'warn' | 'danger' | 'muted';
 export type ChartLine = { label: string; values: (number | null)[]; color: LineColor; dashed?: boolean };
 /** One graph of a set: its lines share the time column and a unit. */
 export type ChartSpec = { id: string; title: string; unit: UsageUnit; lines: ChartLine[] };
+/** The time a graph spans, in seconds since the epoch: the whole range asked for, not only where points are. */
+export type Span = { from: number; to: number };
+export const spanOf = (series: { from: Date; to: Date }): Span => ({ from: series.from.getTime() / 1000, to: series.to.getTime() / 1000 });
 
 const HEIGHT = 180;
 
@@ -37,7 +40,7 @@ function legendAtNewest(u: uPlot) {
   if (u.cursor.idx === null || u.cursor.idx === undefined) u.setLegend({ idx: Math.max(0, u.data[0].length - 1) }, false);
 }
 
-function options(width: number, unit: UsageUnit, lines: ChartLine[]): uPlot.Options {
+function options(width: number, unit: UsageUnit, lines: ChartLine[], span: () => Span | undefined): uPlot.Options {
   const muted = cssVar('muted');
   const grid = { stroke: cssVar('border'), width: 1 };
   return {
@@ -55,17 +58,20 @@ function options(width: number, unit: UsageUnit, lines: ChartLine[]): uPlot.Opti
       })),
     ],
     axes: [
-      { stroke: muted, grid, ticks: grid },
+      { stroke: muted, grid, ticks: grid, space: 70 },
       { stroke: muted, grid, ticks: grid, size: 76, incrs: unit === 'percent' ? undefined : BINARY_STEPS, values: (_, ticks) => formatTicks(ticks, unit) },
     ],
     // From zero; percent up to 100, the rest a little above the highest point.
-    scales: { y: { range: (_, _min, max) => (unit === 'percent' ? [0, 100] : [0, max > 0 ? max * 1.1 : 1]) } },
+    scales: {
+      x: { range: (_, min, max) => (span() ? [span()!.from, span()!.to] : [min, max]) },
+      y: { range: (_, _min, max) => (unit === 'percent' ? [0, 100] : [0, max > 0 ? max * 1.1 : 1]) },
+    },
     cursor: { drag: { x: false, y: false } },
     hooks: { ready: [legendAtNewest], setData: [legendAtNewest], setCursor: [legendAtNewest] },
   };
 }
 
-export function UsageChart({ id, title, unit, at, lines }: { id: string; title: string; unit: UsageUnit; at: number[]; lines: ChartLine[] }) {
+export function UsageChart({ id, title, unit, at, lines, span }: { id: string; title: string; unit: UsageUnit; at: number[]; lines: ChartLine[]; span?: Span }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const drawn = useRef<unknown[]>([]);
@@ -73,15 +79,15 @@ export function UsageChart({ id, title, unit, at, lines }: { id: string; title: 
   const shape = JSON.stringify([unit, lines.map((l) => [l.label, l.color, l.dashed])]);
 
   // Made once per shape, destroyed on unmount; sized to its box whenever the box changes.
-  const latest = useRef({ data, lines, unit });
+  const latest = useRef({ data, lines, unit, span });
   useEffect(() => {
-    latest.current = { data, lines, unit };
+    latest.current = { data, lines, unit, span };
   });
   useEffect(() => {
     const el = box.current;
     if (!el) return;
     const { data, lines, unit } = latest.current;
-    const u = new uPlot(options(el.clientWidth, unit, lines), data, el);
+    const u = new uPlot(options(el.clientWidth, unit, lines, () => latest.current.span), data, el);
     plot.current = u;
     drawn.current = [...data];
     const observer = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: HEIGHT }));
@@ -108,11 +114,11 @@ export function UsageChart({ id, title, unit, at, lines }: { id: string; title: 
 }
 
 /** A set of graphs over one time column, side by side where there is room, one under another on a phone. */
-export function UsageCharts({ at, charts, busy }: { at: number[]; charts: ChartSpec[]; busy?: boolean }) {
+export function UsageCharts({ at, span, charts, busy }: { at: number[]; span?: Span; charts: ChartSpec[]; busy?: boolean }) {
   return (
     <div className="usage-charts" aria-busy={busy}>
       {charts.map((c) => (
-        <UsageChart key={c.id} id={c.id} title={c.title} unit={c.unit} at={at} lines={c.lines} />
+        <UsageChart key={c.id} id={c.id} title={c.title} unit={c.unit} at={at} span={span} lines={c.lines} />
       ))}
     </div>
   );

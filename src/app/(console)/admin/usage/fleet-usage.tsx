@@ -4,7 +4,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
-import { pointCount, TimeZoneNote, UsageCharts, type ChartSpec } from '~/components/usage-chart';
+import { pointCount, spanOf, TimeZoneNote, UsageCharts, type ChartSpec } from '~/components/usage-chart';
 import { RangeButtons } from '~/components/usage-range';
 import { formatUsage } from '~/components/usage-units';
 import { usageRange, type HostSeries, type TopCapsul, type UsageRange } from '~/contract/usage';
@@ -57,7 +57,7 @@ function HostCharts({ hostId, range, testId }: { hostId?: string; range: UsageRa
       ) : points === 0 ? (
         <p className="empty">No usage in this range yet{range === 'month' || range === 'year' ? ': this view reads rollups, which follow the first points by minutes (month) or an hour (year)' : ''}.</p>
       ) : (
-        <UsageCharts at={s.at} charts={charts} busy={usage.isPlaceholderData} />
+        <UsageCharts at={s.at} span={spanOf(s)} charts={charts} busy={usage.isPlaceholderData} />
       )}
     </div>
   );

@@ -4,7 +4,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { formatAgo } from '~/components/format';
-import { pointCount, TimeZoneNote, UsageCharts, type ChartSpec } from '~/components/usage-chart';
+import { pointCount, spanOf, TimeZoneNote, UsageCharts, type ChartSpec } from '~/components/usage-chart';
 import { RangeButtons } from '~/components/usage-range';
 import { formatUsage } from '~/components/usage-units';
 import { usageRange, type UsageRange } from '~/contract/usage';
@@ -99,7 +99,7 @@ export function UsageCard({ id, state }: { id: string; state: string }) {
       ) : (
         <>
           {state !== 'running' ? <p className="muted">Not running: no new points until it runs again.</p> : null}
-          <UsageCharts at={s.at} charts={charts} busy={usage.isPlaceholderData} />
+          <UsageCharts at={s.at} span={spanOf(s)} charts={charts} busy={usage.isPlaceholderData} />
         </>
       )}
       <TimeZoneNote />
