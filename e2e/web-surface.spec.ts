@@ -40,6 +40,7 @@ test('every console page renders, hydrates and navigates in place with no CSP vi
     ['Hosts', 'Hosts'],
     ['Operations', 'Operations'],
     ['Drift', 'Drift'],
+    ['Usage', 'Usage'],
     ['All capsuls', 'All capsuls'],
     ['Capsuls', 'Your capsuls'],
   ];

@@ -13,6 +13,7 @@ const ADMIN_LINKS = [
   { href: '/admin/hosts', label: 'Hosts' },
   { href: '/admin/operations', label: 'Operations' },
   { href: '/admin/drift', label: 'Drift' },
+  { href: '/admin/usage', label: 'Usage' },
   { href: '/admin/limits', label: 'Limits' },
   { href: '/admin/billing', label: 'Billing' },
   { href: '/admin/capsuls', label: 'All capsuls' },

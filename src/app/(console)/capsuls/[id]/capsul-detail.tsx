@@ -14,6 +14,7 @@ import { createStep, type CreateStep } from '~/contract/hub';
 import { useTRPC } from '~/trpc/react';
 import { ChangesArea } from './changes-area';
 import { ConsoleCard } from './console-card';
+import { UsageCard } from './usage-card';
 
 const COMMANDS: { command: VmCommand; label: string; doing: string; when: (state: string) => boolean }[] = [
   { command: 'start', label: 'Start', doing: 'starting', when: (s) => s === 'stopped' || s === 'crashed' },
@@ -237,6 +238,7 @@ export function CapsulDetail({ id }: { id: string }) {
           </section>
         )}
       </div>
+      {gone ? null : <UsageCard id={id} state={c.state} />}
       {gone ? null : <ConsoleCard id={id} />}
       {gone || c.state === 'pending' || c.state === 'creating' || c.state === 'missing' ? null : <ChangesArea capsul={c} />}
 
