@@ -2,6 +2,7 @@
 # Runs every test: typecheck, lint (ESLint with Next.js and typescript-eslint rules), unit, database, integration (separate hub and spoke processes over HTTPS on
 # real PostgreSQL), faults, libvirt (real libvirtd + QEMU guests; libvirtd must be running:
 # scripts/services.sh), the browser suite (Playwright, Debian's chromium), then the benchmark in quick mode.
+# The node tests run as two runs side by side (below): the real-guest files, and the rest.
 # `npm test -- test/unit` runs one folder (`e2e` and `bench` name the last two). PostgreSQL comes from
 # TEST_DATABASE_URL or, when that is unset, from a private server started here for this run.
 set -euo pipefail
