@@ -38,7 +38,7 @@ describe('leader loop on PostgreSQL', () => {
   };
   const lockHolders = async () =>
     (await observer.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted", [LEADER_LOCK_KEY])).rows.map((r) => r.pid);
-  const leadsAgain = (times: number) => until(`leading (time ${times})`, async () => leadership.isLeader() && started === times && (await lockHolders()).length === 1, 20 * RETRY_MS, 20);
+  const leadsAgain = (times: number) => until(`leading (time ${times})`, async () => leadership.isLeader() && started === times && (await lockHolders()).length === 1, 30_000, 20);
 
   before(async () => {
     database = await createTestDatabase();
