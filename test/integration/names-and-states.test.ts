@@ -254,7 +254,7 @@ describe('capsul names and honest states', () => {
     assert.ok((report.missing as { id: string }[]).some((m) => m.id === gone));
     assert.equal(await stateOf(gone), 'missing');
     assert.equal(await stateOf(back), 'running');
-    await until('both changes pushed live', async () => watch.statesOf(gone).includes('missing') && watch.statesOf(back).includes('running'), 5000, 50);
+    await until('both changes pushed live', async () => watch.statesOf(gone).includes('missing') && watch.statesOf(back).includes('running'), 30_000, 50);
     await watch.close();
   });
 
@@ -284,7 +284,7 @@ describe('capsul names and honest states', () => {
     const watch = await CapsulWatch.open(hub, alice);
     await watch.connected;
     const { capsulId: id } = await running(alice, { name: 'stepwise' });
-    await until('the last change', async () => watch.statesOf(id).includes('running'), 5000, 50);
+    await until('the last change', async () => watch.statesOf(id).includes('running'), 30_000, 50);
     await watch.close();
     const steps: (string | null)[] = [];
     for (const c of watch.received as unknown as { id: string; step: string | null }[]) if (c.id === id && steps.at(-1) !== c.step) steps.push(c.step);

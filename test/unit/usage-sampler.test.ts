@@ -166,7 +166,7 @@ describe('usage sampler', () => {
     assert.equal(s.queued.length, 3, 'kept');
     hub.answer = async (input) => (answered++, store(input));
     await samples(s, 1);
-    await until('the queue sent once the hub answers', async () => (await s.flush(), s.queued.length === 0), 5000, 50);
+    await until('the queue sent once the hub answers', async () => (await s.flush(), s.queued.length === 0), 30_000, 50);
     assert.equal(answered, 1);
     assert.equal(hub.calls.at(-1)!.points.length, 4);
   });
