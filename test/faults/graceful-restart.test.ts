@@ -104,9 +104,10 @@ describe('fault: SIGTERM (a restart) under load', () => {
           const code = err instanceof TRPCClientError ? err.data?.code : undefined;
           if (code === 'SERVICE_UNAVAILABLE') refusals.push((err as Error).message);
           // Once the hub closes its port, connections are refused, and those still in the kernel's queue of
-          // the listening socket (never taken by the hub) are reset. That these were never requests the hub
-          // had taken is checked on the hub's side below (its stop cut none short).
-          else if (/ECONNREFUSED|ECONNRESET|other side closed|socket hang up/.test(errorMessage(err))) {
+          // the listening socket (never taken by the hub), or still in their TLS handshake, are reset: no
+          // request was sent on them. That these were never requests the hub had taken is checked on the
+          // hub's side below (its stop cut none short).
+          else if (/ECONNREFUSED|ECONNRESET|other side closed|socket hang up|before secure TLS connection was established/.test(errorMessage(err))) {
             resets.push(errorMessage(err));
             break;
           } else cut.push(errorMessage(err));
