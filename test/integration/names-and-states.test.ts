@@ -139,8 +139,8 @@ describe('capsul names and honest states', () => {
     await sql.query(`CREATE FUNCTION clash_always() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE twin "Capsul";
       BEGIN
-        IF NEW."ownerId" = '${rows[0].id}' AND NEW.id NOT LIKE '%x' THEN
-          twin := NEW; twin.id := NEW.id || 'x';
+        IF NEW."ownerId" = '${rows[0].id}' AND NEW.id NOT LIKE '%-twin' THEN
+          twin := NEW; twin.id := NEW.id || '-twin';
           INSERT INTO "Capsul" SELECT twin.*;
         END IF;
         RETURN NEW;
